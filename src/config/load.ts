@@ -1,0 +1,765 @@
+/**
+ * LiteLLM proxy `config.yaml` → validated, frozen `ProxyConfig`.
+ *
+ * Load (YAML with positions) → export `environment_variables` → resolve `os.environ/` refs →
+ * validate, collecting every problem with its path and line → freeze. Keys LiteLLM knows but
+ * we do not implement produce one warning each; they never stop a load.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, type ProviderFamily,
+} from '../providers/index.js';
+import { deploymentId, PyFloat, pyStr } from './deployment-id.js';
+import { resolveEnvRefs, type EnvRef } from './env-refs.js';
+import type {
+  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ProxyConfig, RouterSettings, ServerSettings,
+} from './types.js';
+import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
+
+export type LoadResult = { ok: true; config: ProxyConfig } | { ok: false; problems: ConfigProblem[] };
+
+type SettingsSection = 'router_settings' | 'litellm_settings' | 'general_settings';
+
+/**
+ * Settings keys Switchyard acts on. Every other key of these sections gets one
+ * "not implemented yet" warning at load; implementing a setting means adding its name here.
+ */
+export const implementedSettings: Readonly<Record<SettingsSection, readonly string[]>> = {
+  router_settings: ['routing_strategy', 'timeout', 'stream_timeout'],
+  litellm_settings: ['request_timeout'],
+  // graceful_shutdown_seconds is ours, not LiteLLM's.
+  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds'],
+};
+
+const implementedStrategies: readonly RouterSettings['routingStrategy'][] = ['simple-shuffle'];
+/** LiteLLM's other `routing_strategy` values: accepted, with a warning, until we implement them. */
+const pendingStrategies: readonly string[] = [
+  'least-busy', 'usage-based-routing', 'usage-based-routing-v2', 'latency-based-routing', 'cost-based-routing',
+];
+
+const knownSections = ['model_list', 'litellm_settings', 'router_settings', 'general_settings', 'environment_variables', 'include'];
+
+/** `litellm.request_timeout` when neither config nor `REQUEST_TIMEOUT` sets one. */
+const DEFAULT_TIMEOUT_S = 6000;
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+
+/** OpenAI body parameters LiteLLM forwards from `litellm_params` as call defaults. */
+const bodyDefaultKeys = [
+  'temperature', 'top_p', 'n', 'max_tokens', 'max_completion_tokens', 'stop', 'presence_penalty',
+  'frequency_penalty', 'logit_bias', 'seed', 'user', 'response_format', 'tools', 'tool_choice',
+  'parallel_tool_calls', 'logprobs', 'top_logprobs', 'reasoning_effort',
+];
+
+const secretKey = /key|secret|token|password|credential/i;
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Secrets shorter than this are not scrubbed from messages: they would mangle ordinary words. */
+const MIN_SCRUB_LENGTH = 6;
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return failed([{ path: '', line: null, message: `cannot read the config file: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
+  return loadConfigText(text, path, env);
+}
+
+/**
+ * `environment_variables` are exported into `env` (as LiteLLM exports them into `os.environ`),
+ * but only when the load succeeds, so a refused hot reload leaves the environment alone.
+ */
+export function loadConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const parsed = parseYamlSource(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  if (!parsed.ok) return failed(parsed.problems);
+  return new Loader(parsed.source, source, env).load();
+}
+
+export function formatProblems(source: string, problems: readonly ConfigProblem[]): string {
+  const n = problems.length;
+  const out = [`${source}: ${n} ${n === 1 ? 'problem' : 'problems'}`];
+  for (const p of problems) {
+    const where = p.path !== ''
+      ? `${p.path}${p.line !== null ? ` (line ${p.line})` : ''}: `
+      : p.line !== null ? `line ${p.line}: ` : '';
+    out.push(`  ${where}${p.message}`);
+  }
+  return out.join('\n');
+}
+
+function failed(problems: ConfigProblem[]): LoadResult {
+  return deepFreeze({ ok: false, problems });
+}
+
+interface NumberRule {
+  readonly what: string;
+  readonly ok: (n: number) => boolean;
+}
+
+const rules = {
+  count: { what: 'a non-negative integer', ok: (n) => Number.isInteger(n) && n >= 0 },
+  positiveCount: { what: 'a positive integer', ok: (n) => Number.isInteger(n) && n > 0 },
+  integer: { what: 'an integer', ok: (n) => Number.isInteger(n) },
+  weight: { what: 'a non-negative number', ok: (n) => n >= 0 },
+  seconds: { what: 'a positive number of seconds', ok: (n) => n > 0 },
+  graceSeconds: { what: 'a non-negative number of seconds', ok: (n) => n >= 0 },
+  megabytes: { what: 'a positive number of megabytes', ok: (n) => n > 0 },
+} satisfies Record<string, NumberRule>;
+
+/** Where a numeric field may be written, in lookup order: `[path of the mapping, mapping, key]`. */
+type Source = readonly [string, JsonObject, string];
+
+interface Defaults {
+  readonly timeoutS: number;
+  readonly streamTimeoutS: number | null;
+}
+
+class Loader {
+  readonly #problems: ConfigProblem[] = [];
+  readonly #warnings: string[];
+  /** Path → variable name of every resolved `os.environ/` value: messages name the variable, never the value. */
+  readonly #envRefs = new Map<string, string>();
+  readonly #env: Record<string, string | undefined>;
+  readonly #exported = new Map<string, string>();
+  readonly #secrets = new Set<string>();
+
+  constructor(
+    private readonly src: YamlSource,
+    private readonly source: string,
+    private readonly targetEnv: NodeJS.ProcessEnv,
+  ) {
+    this.#warnings = [...src.warnings];
+    this.#env = { ...targetEnv };
+  }
+
+  load(): LoadResult {
+    const root = this.src.value;
+    if (root === undefined || root === null) return failed([{ path: '', line: null, message: 'config is empty' }]);
+    if (!isObject(root)) {
+      return failed([{ path: '', line: 1, message: `the config must be a mapping of sections (model_list, router_settings, ...), got ${kindOf(root)}` }]);
+    }
+
+    for (const key of Object.keys(root)) {
+      if (key === 'include') this.#warnings.push('include: not supported by Switchyard (copy the included files into this one); ignored');
+      else if (!knownSections.includes(key)) this.#warnings.push(`${key}: not implemented by Switchyard; ignored`);
+    }
+
+    // Before any resolution, unlike LiteLLM (which exports them after its first pass), so an
+    // `os.environ/X` whose X is defined under environment_variables resolves.
+    this.#exportEnvironmentVariables(get(root, 'environment_variables'));
+
+    const litellm = this.#section(root, 'litellm_settings');
+    const router = this.#section(root, 'router_settings');
+    const general = this.#section(root, 'general_settings');
+    for (const [name, obj] of [['router_settings', router], ['litellm_settings', litellm], ['general_settings', general]] as const) {
+      for (const key of Object.keys(obj)) {
+        if (!implementedSettings[name].includes(key)) this.#warnings.push(`${name}.${key}: not implemented yet; ignored`);
+      }
+      this.#collectSecrets(obj, null);
+    }
+
+    const routingStrategy = this.#routingStrategy(router);
+    const defaults = this.#defaultTimeouts(router, litellm);
+    const server = this.#server(general);
+    const deployments = this.#deployments(get(root, 'model_list'), defaults);
+
+    if (this.#problems.length > 0) {
+      // Reading order: file-level problems first, then by line (sort is stable within a line).
+      const byLine = this.#problems.map((p) => ({ ...p, message: this.#scrub(p.message) }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+      return failed(byLine);
+    }
+
+    for (const [k, v] of this.#exported) this.targetEnv[k] = v;
+    const groups = new Map<string, DeploymentConfig[]>();
+    for (const d of deployments) {
+      const list = groups.get(d.group);
+      if (list) list.push(d);
+      else groups.set(d.group, [d]);
+    }
+    // Longest first, so a redactor replacing in order never leaves part of a longer secret.
+    const secrets = [...this.#secrets].sort((a, b) => b.length - a.length);
+    const config: ProxyConfig = {
+      source: this.source,
+      deployments,
+      groups,
+      router: { routingStrategy, raw: router },
+      server,
+      litellmSettings: litellm,
+      generalSettings: general,
+      warnings: this.#warnings.map((w) => this.#scrub(w)),
+      secrets,
+    };
+    return deepFreeze({ ok: true, config });
+  }
+
+  // --- sections -------------------------------------------------------------------------
+
+  #exportEnvironmentVariables(raw: JsonValue | undefined): void {
+    const path = 'environment_variables';
+    if (raw === undefined || raw === null) return;
+    if (!isObject(raw)) {
+      this.#problem(path, `must be a mapping of NAME: value, got ${kindOf(raw)}`);
+      return;
+    }
+    for (const [name, value] of Object.entries(raw)) {
+      const p = joinKey(path, name);
+      const v = this.#resolve(value, p);
+      if (v === null) continue;
+      if (typeof v === 'object') {
+        this.#warnings.push(`${this.#at(p)}: must be a string, number or boolean; not exported`);
+        continue;
+      }
+      // Python's str(): LiteLLM writes `os.environ[k] = str(v)`, so `True` stays `True`.
+      const text = typeof v === 'string' ? v : pyStr(typeof v === 'number' && this.src.floatPaths.has(p) ? new PyFloat(v) : v);
+      this.#env[name] = text;
+      this.#exported.set(name, text);
+      if (secretKey.test(name)) this.#addSecret(text);
+    }
+  }
+
+  #section(root: JsonObject, name: SettingsSection): JsonObject {
+    const raw = get(root, name);
+    if (raw === undefined || raw === null) return {};
+    if (!isObject(raw)) {
+      this.#problem(name, `must be a mapping, got ${kindOf(raw)}`);
+      return {};
+    }
+    const resolved = this.#resolve(raw, name);
+    return isObject(resolved) ? resolved : {};
+  }
+
+  #routingStrategy(router: JsonObject): RouterSettings['routingStrategy'] {
+    const path = 'router_settings.routing_strategy';
+    const v = get(router, 'routing_strategy');
+    if (v === undefined || v === null) return 'simple-shuffle';
+    if (typeof v !== 'string') {
+      this.#problem(path, `must be a string, got ${this.#got(path, v)}`);
+      return 'simple-shuffle';
+    }
+    const implemented = implementedStrategies.find((s) => s === v);
+    if (implemented !== undefined) return implemented;
+    if (pendingStrategies.includes(v)) {
+      this.#warnings.push(`${path}: "${v}" is not implemented yet; using simple-shuffle`);
+      return 'simple-shuffle';
+    }
+    const known = [...implementedStrategies, ...pendingStrategies];
+    const hint = suggest(v, known);
+    this.#problem(path, `unknown strategy ${JSON.stringify(v)}; ${hint !== null ? `did you mean "${hint}"?` : `expected one of ${known.join(', ')}`}`);
+    return 'simple-shuffle';
+  }
+
+  /** LiteLLM's chain: deployment → router_settings.timeout → litellm_settings.request_timeout → REQUEST_TIMEOUT → 6000 s. */
+  #defaultTimeouts(router: JsonObject, litellm: JsonObject): Defaults {
+    const routerTimeout = this.#number('router_settings.timeout', get(router, 'timeout'), rules.seconds);
+    const requestTimeout = this.#number('litellm_settings.request_timeout', get(litellm, 'request_timeout'), rules.seconds);
+    const streamTimeoutS = this.#number('router_settings.stream_timeout', get(router, 'stream_timeout'), rules.seconds);
+    let timeoutS = routerTimeout ?? requestTimeout;
+    if (timeoutS === null) {
+      const env = this.#env.REQUEST_TIMEOUT;
+      if (env !== undefined && env.trim() !== '') {
+        const n = parseNumeric(env);
+        if (n !== undefined && n > 0) timeoutS = n;
+        else this.#problem('', 'environment variable REQUEST_TIMEOUT must be a positive number of seconds');
+      }
+    }
+    return { timeoutS: timeoutS ?? DEFAULT_TIMEOUT_S, streamTimeoutS };
+  }
+
+  #server(general: JsonObject): ServerSettings {
+    const mkPath = 'general_settings.master_key';
+    const mk = get(general, 'master_key');
+    let masterKey: string | null = null;
+    if (mk !== undefined && mk !== null) {
+      // Never echo the value: it is the proxy's password.
+      if (typeof mk !== 'string') this.#problem(mkPath, `must be a string, got ${this.#envRefs.has(mkPath) ? this.#got(mkPath, mk) : kindOf(mk)}`);
+      else if (mk === '') this.#problem(mkPath, 'must not be empty');
+      else masterKey = mk;
+    } else {
+      masterKey = this.#envValue('LITELLM_MASTER_KEY');
+    }
+    if (masterKey !== null) this.#addSecret(masterKey);
+
+    const mb = this.#number('general_settings.max_request_size_mb', get(general, 'max_request_size_mb'), rules.megabytes);
+    const grace = this.#number('general_settings.graceful_shutdown_seconds', get(general, 'graceful_shutdown_seconds'), rules.graceSeconds);
+    return {
+      masterKey,
+      maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
+      shutdownGraceMs: grace === null ? DEFAULT_SHUTDOWN_GRACE_MS : Math.round(grace * 1000),
+    };
+  }
+
+  // --- deployments ----------------------------------------------------------------------
+
+  #deployments(raw: JsonValue | undefined, defaults: Defaults): DeploymentConfig[] {
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) {
+      this.#problem('model_list', `must be a list of deployments, got ${kindOf(raw)}`);
+      return [];
+    }
+    const resolved = this.#resolve(raw, 'model_list');
+    if (!Array.isArray(resolved)) return [];
+    const out: DeploymentConfig[] = [];
+    const byId = new Map<string, number>();
+    resolved.forEach((entry, i) => {
+      const d = this.#deployment(entry, i, defaults);
+      if (d === null) return;
+      const first = byId.get(d.id);
+      // LiteLLM keys cooldowns and usage by id, so equal ids share that state; allowed, but rarely meant.
+      if (first !== undefined) {
+        this.#warnings.push(`model_list[${i}] (${d.group}): id "${d.id}" is also used by model_list[${first}]; the two share routing state, as in LiteLLM`);
+      } else byId.set(d.id, i);
+      out.push(d);
+    });
+    return out;
+  }
+
+  #deployment(entry: JsonValue, i: number, defaults: Defaults): DeploymentConfig | null {
+    const path = joinIndex('model_list', i);
+    if (!isObject(entry)) {
+      this.#problem(path, `must be a mapping with model_name and litellm_params, got ${kindOf(entry)}`);
+      return null;
+    }
+    const namePath = joinKey(path, 'model_name');
+    const lpPath = joinKey(path, 'litellm_params');
+    const miPath = joinKey(path, 'model_info');
+    const group = this.#requiredString(namePath, get(entry, 'model_name'));
+    const lpRaw = get(entry, 'litellm_params');
+    if (!isObject(lpRaw)) {
+      this.#problem(lpPath, lpRaw === undefined || lpRaw === null ? 'is required (a mapping with at least `model`)' : `must be a mapping, got ${kindOf(lpRaw)}`);
+      return null;
+    }
+    this.#collectSecrets(lpRaw, null);
+    const model = this.#requiredString(joinKey(lpPath, 'model'), get(lpRaw, 'model'));
+    const miRaw = get(entry, 'model_info');
+    let mi: JsonObject = {};
+    if (miRaw !== undefined && miRaw !== null) {
+      if (isObject(miRaw)) mi = miRaw;
+      else {
+        this.#problem(miPath, `must be a mapping, got ${kindOf(miRaw)}`);
+        return null;
+      }
+    }
+    if (group === null || model === null) return null;
+
+    // LiteLLM copies an entry's top-level rpm/tpm into litellm_params when unset there, before
+    // hashing the id; the hash view marks Python floats so `30.0` hashes as LiteLLM does.
+    const lp: JsonObject = { ...lpRaw };
+    const hashView: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(lpRaw)) setOwn(hashView, k, this.#pyView(v, joinKey(lpPath, k)));
+    for (const k of Object.keys(entry)) {
+      const v = get(entry, k);
+      if ((k === 'rpm' || k === 'tpm') && v !== undefined && v !== null && isUnset(get(lp, k))) {
+        setOwn(lp, k, v);
+        setOwn(hashView, k, this.#pyView(v, joinKey(path, k)));
+      }
+    }
+
+    const label = `${path} (${group})`;
+    const mockRaw = get(lp, 'mock_response');
+    // A mock deployment answers in-process: its model string need not name a provider we speak.
+    const upstream = isUnset(mockRaw) ? resolveProvider(model) : null;
+    if (upstream !== null && !upstream.ok) {
+      // The proxy builds its Router with ignore_invalid_deployments=True: bad entries are skipped, not fatal.
+      this.#warnings.push(`${label}: ${upstream.reason}; skipped`);
+      return null;
+    }
+
+    const apiKeyParam = this.#credential(joinKey(lpPath, 'api_key'), get(lp, 'api_key'));
+    const apiBaseParam = this.#credential(joinKey(lpPath, 'api_base'), get(lp, 'api_base'));
+    const apiVersionParam = this.#apiVersion(joinKey(lpPath, 'api_version'), get(lp, 'api_version'));
+
+    let provider: ProviderFamily;
+    let upstreamModel: string;
+    let apiBase: string | null = null;
+    let apiKey: string | null;
+    let apiVersion: string | null = apiVersionParam;
+    let mockResponse: MockResponse | null = null;
+    if (upstream === null) {
+      provider = 'mock';
+      const named = resolveProvider(model);
+      upstreamModel = named.ok ? named.upstreamModel : model;
+      apiKey = apiKeyParam;
+      const mp = joinKey(lpPath, 'mock_response');
+      if (typeof mockRaw === 'string' || isObject(mockRaw)) mockResponse = mockRaw;
+      else this.#problem(mp, `must be a string or a mapping, got ${this.#got(mp, mockRaw)}`);
+    } else if (upstream.family === 'azure') {
+      provider = 'azure';
+      upstreamModel = upstream.upstreamModel;
+      // LiteLLM's Azure fallbacks (litellm/main.py, azure branch).
+      const base = this.#base(lpPath, apiBaseParam, ['AZURE_API_BASE']);
+      if (base === undefined) return null;
+      if (base === null) {
+        this.#warnings.push(`${label}: api_base is required for Azure (set litellm_params.api_base or AZURE_API_BASE); skipped`);
+        return null;
+      }
+      apiBase = normaliseApiBase(upstream.prefix, base);
+      apiKey = apiKeyParam ?? this.#envValue('AZURE_OPENAI_API_KEY') ?? this.#envValue('AZURE_API_KEY');
+      apiVersion = apiVersionParam ?? this.#envValue('AZURE_API_VERSION') ?? AZURE_DEFAULT_API_VERSION;
+    } else {
+      provider = upstream.family;
+      upstreamModel = upstream.upstreamModel;
+      const fam = compatibleFamilies[upstream.prefix];
+      const base = this.#base(lpPath, apiBaseParam, fam?.baseEnv ?? []);
+      if (base === undefined) return null;
+      const chosen = base ?? fam?.defaultBase ?? null;
+      if (chosen === null) {
+        const envHint = fam && fam.baseEnv.length > 0 ? ` or ${fam.baseEnv.join(' / ')}` : '';
+        this.#warnings.push(`${label}: api_base is required for provider "${upstream.prefix}" (set litellm_params.api_base${envHint}); skipped`);
+        return null;
+      }
+      apiBase = normaliseApiBase(upstream.prefix, chosen);
+      apiKey = apiKeyParam ?? firstSet((fam?.keyEnv ?? []).map((n) => this.#envValue(n)));
+    }
+    if (apiKey !== null) this.#addSecret(apiKey);
+
+    const rpm = this.#firstNumber([[path, entry, 'rpm'], [lpPath, lpRaw, 'rpm'], [miPath, mi, 'rpm']], rules.count);
+    const tpm = this.#firstNumber([[path, entry, 'tpm'], [lpPath, lpRaw, 'tpm'], [miPath, mi, 'tpm']], rules.count);
+    const weight = this.#firstNumber([[lpPath, lp, 'weight'], [miPath, mi, 'weight']], rules.weight);
+    const order = this.#firstNumber([[lpPath, lp, 'order'], [miPath, mi, 'order']], rules.integer);
+    const maxParallelRequests = this.#firstNumber([[lpPath, lp, 'max_parallel_requests'], [miPath, mi, 'max_parallel_requests']], rules.positiveCount);
+    // LiteLLM's _get_non_stream_timeout reads the deployment's `timeout`, then its `request_timeout`.
+    const timeoutS = this.#firstNumber([[lpPath, lp, 'timeout'], [lpPath, lp, 'request_timeout'], [miPath, mi, 'timeout']], rules.seconds)
+      ?? defaults.timeoutS;
+    // _get_stream_timeout: deployment → router → else the non-stream chain.
+    const streamTimeoutS = this.#firstNumber([[lpPath, lp, 'stream_timeout'], [miPath, mi, 'stream_timeout']], rules.seconds)
+      ?? defaults.streamTimeoutS ?? timeoutS;
+
+    const id = this.#id(joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
+    if (id === null) return null;
+    const modelInfo: JsonObject = { ...mi };
+    delete modelInfo.id;
+
+    return {
+      id,
+      group,
+      index: i,
+      model,
+      provider,
+      upstreamModel,
+      apiBase,
+      apiKey,
+      apiVersion,
+      rpm,
+      tpm,
+      weight,
+      order,
+      maxParallelRequests,
+      timeoutMs: toMs(timeoutS),
+      streamTimeoutMs: toMs(streamTimeoutS),
+      mockResponse,
+      bodyDefaults: this.#bodyDefaults(lpPath, lp),
+      extraHeaders: this.#extraHeaders(lpPath, lp),
+      modelInfo,
+      litellmParams: lp,
+    };
+  }
+
+  #id(path: string, raw: JsonValue | undefined, group: string, hashView: Record<string, unknown>): string | null {
+    if (raw === undefined || raw === null) return deploymentId(group, hashView);
+    if (typeof raw === 'string' && raw !== '') return raw;
+    // LiteLLM's ModelInfo stringifies int ids (`id: 1` → "1").
+    if (typeof raw === 'number' && Number.isFinite(raw)) return pyStr(this.#pyView(raw, path));
+    this.#problem(path, `must be a non-empty string or a number, got ${this.#got(path, raw)}`);
+    return null;
+  }
+
+  /**
+   * The base URL from `api_base`, else from the first set variable of `envNames`.
+   * null: none given; undefined: the one given is not a URL (a problem is recorded).
+   */
+  #base(lpPath: string, param: string | null, envNames: readonly string[]): string | null | undefined {
+    const path = joinKey(lpPath, 'api_base');
+    if (param !== null) {
+      if (isHttpUrl(param)) return param;
+      this.#problem(path, `must be an http:// or https:// URL, got ${this.#got(path, param)}`);
+      return undefined;
+    }
+    for (const name of envNames) {
+      const v = this.#envValue(name);
+      if (v === null) continue;
+      if (isHttpUrl(v)) return v;
+      this.#problem(path, `is not set, and environment variable ${name} is not an http:// or https:// URL`);
+      return undefined;
+    }
+    return null;
+  }
+
+  /** `api_key` / `api_base`: a string; empty means not given (LiteLLM treats "" as falsy). */
+  #credential(path: string, v: JsonValue | undefined): string | null {
+    if (v === undefined || v === null || v === '') return null;
+    if (typeof v === 'string') return v;
+    this.#problem(path, `must be a string, got ${this.#envRefs.has(path) ? this.#got(path, v) : kindOf(v)}`);
+    return null;
+  }
+
+  #apiVersion(path: string, v: JsonValue | undefined): string | null {
+    if (v === undefined || v === null || v === '') return null;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return pyStr(this.#pyView(v, path));
+    this.#problem(path, `must be a string such as "2024-10-21", got ${this.#got(path, v)}`);
+    return null;
+  }
+
+  #bodyDefaults(lpPath: string, lp: JsonObject): JsonObject | null {
+    let body: JsonObject | null = null;
+    for (const k of bodyDefaultKeys) {
+      const v = get(lp, k);
+      if (isUnset(v)) continue;
+      body ??= {};
+      setOwn(body, k, v);
+    }
+    const path = joinKey(lpPath, 'extra_body');
+    const extra = get(lp, 'extra_body');
+    if (!isUnset(extra)) {
+      if (!isObject(extra)) this.#problem(path, `must be a mapping, got ${kindOf(extra)}`);
+      else {
+        // The OpenAI SDK merges extra_body over the body, so its keys win.
+        for (const [k, v] of Object.entries(extra)) {
+          body ??= {};
+          setOwn(body, k, v);
+        }
+      }
+    }
+    return body;
+  }
+
+  #extraHeaders(lpPath: string, lp: JsonObject): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const ehPath = joinKey(lpPath, 'extra_headers');
+    const eh = get(lp, 'extra_headers');
+    if (!isUnset(eh)) {
+      if (!isObject(eh)) this.#problem(ehPath, `must be a mapping of header names to values, got ${kindOf(eh)}`);
+      else {
+        for (const [name, v] of Object.entries(eh)) {
+          const hp = joinKey(ehPath, name);
+          if (v === null) continue;
+          if (!headerName.test(name)) {
+            this.#problem(hp, 'is not a valid HTTP header name');
+            continue;
+          }
+          if (typeof v === 'object') {
+            this.#problem(hp, `must be a string, got ${kindOf(v)}`);
+            continue;
+          }
+          const text = typeof v === 'string' ? v : String(v);
+          if (/[\r\n\0]/.test(text)) {
+            this.#problem(hp, 'must not contain line breaks or NUL');
+            continue;
+          }
+          if (secretKey.test(name) || /^(proxy-)?authorization$/i.test(name)) this.#addSecret(text);
+          setOwn(headers, name, text);
+        }
+      }
+    }
+    const orgPath = joinKey(lpPath, 'organization');
+    let org = get(lp, 'organization');
+    if (Array.isArray(org)) {
+      // LiteLLM creates one deployment per organization; we do not (yet).
+      const first = org.find((o): o is string => typeof o === 'string' && o !== '');
+      this.#warnings.push(`${this.#at(orgPath)}: a list of organizations is not implemented yet; using only the first`);
+      org = first ?? null;
+    }
+    if (!isUnset(org) && org !== '') {
+      if (typeof org !== 'string') this.#problem(orgPath, `must be a string, got ${this.#got(orgPath, org)}`);
+      else if (/[\r\n\0]/.test(org)) this.#problem(orgPath, 'must not contain line breaks or NUL');
+      else if (!Object.keys(headers).some((h) => h.toLowerCase() === 'openai-organization')) headers['OpenAI-Organization'] = org;
+    }
+    return headers;
+  }
+
+  // --- helpers --------------------------------------------------------------------------
+
+  #requiredString(path: string, v: JsonValue | undefined): string | null {
+    if (typeof v === 'string' && v !== '') return v;
+    this.#problem(path, v === undefined || (v === null && !this.#envRefs.has(path)) ? 'is required' : `must be a non-empty string, got ${this.#got(path, v)}`);
+    return null;
+  }
+
+  /** Validates every place the field is written; the first valid one wins. */
+  #firstNumber(sources: readonly Source[], rule: NumberRule): number | null {
+    let found: number | null = null;
+    for (const [at, obj, key] of sources) {
+      const n = this.#number(joinKey(at, key), get(obj, key), rule);
+      if (found === null) found = n;
+    }
+    return found;
+  }
+
+  /** Numbers may be written as numeric strings ("300"), as LiteLLM casts them. */
+  #number(path: string, v: JsonValue | undefined, rule: NumberRule): number | null {
+    if (v === undefined || v === null) return null;
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? parseNumeric(v) : undefined;
+    if (n !== undefined && Number.isFinite(n) && rule.ok(n)) return n;
+    this.#problem(path, `must be ${rule.what}, got ${this.#got(path, v)}`);
+    return null;
+  }
+
+  #resolve(value: JsonValue, path: string): JsonValue {
+    const refs: EnvRef[] = [];
+    const out = resolveEnvRefs(value, path, (name) => this.#env[name], refs);
+    for (const ref of refs) {
+      this.#envRefs.set(ref.path, ref.name);
+      if (!ref.isSet) this.#warnings.push(`${this.#at(ref.path)}: environment variable ${ref.name} is not set; using null`);
+    }
+    return out;
+  }
+
+  #envValue(name: string): string | null {
+    const v = this.#env[name];
+    return v === undefined || v === '' ? null : v;
+  }
+
+  /** A value as LiteLLM's Python sees it, for the id hash: integral YAML floats marked as such. */
+  #pyView(v: JsonValue, path: string): unknown {
+    if (typeof v === 'number') return this.src.floatPaths.has(path) ? new PyFloat(v) : v;
+    if (Array.isArray(v)) return v.map((x, i) => this.#pyView(x, joinIndex(path, i)));
+    if (isObject(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) setOwn(out, k, this.#pyView(x, joinKey(path, k)));
+      return out;
+    }
+    return v;
+  }
+
+  /** Describes a value for a message. Values that came from the environment are never printed. */
+  #got(path: string, v: JsonValue | undefined): string {
+    const name = this.#envRefs.get(path);
+    if (name !== undefined) return v === null ? `environment variable ${name}, which is not set` : `the value of environment variable ${name}`;
+    if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    return kindOf(v);
+  }
+
+  #collectSecrets(v: JsonValue, key: string | null): void {
+    if (typeof v === 'string') {
+      if (key !== null && secretKey.test(key)) this.#addSecret(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) this.#collectSecrets(x, key);
+    } else if (isObject(v)) {
+      for (const [k, x] of Object.entries(v)) this.#collectSecrets(x, k);
+    }
+  }
+
+  /** Numbers and booleans under key-like names (`max_tokens: "20"`) are not secrets. */
+  #addSecret(s: string): void {
+    if (s === '' || parseNumeric(s) !== undefined || /^(true|false|none|null)$/i.test(s)) return;
+    this.#secrets.add(s);
+  }
+
+  /** Last line of defence: messages are built not to hold values, but never let a secret through. */
+  #scrub(message: string): string {
+    let out = message;
+    for (const s of this.#secrets) if (s.length >= MIN_SCRUB_LENGTH) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  #at(path: string): string {
+    const line = lineOf(this.src.lines, path);
+    return line === null ? path : `${path} (line ${line})`;
+  }
+
+  #problem(path: string, message: string): void {
+    this.#problems.push({ path, line: path === '' ? null : lineOf(this.src.lines, path), message });
+  }
+}
+
+function get(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  // A key named `__proto__` must stay an own data property.
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isUnset(v: JsonValue | undefined): v is null | undefined {
+  return v === undefined || v === null;
+}
+
+function kindOf(v: JsonValue | undefined): string {
+  if (v === undefined || v === null) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  return 'a boolean';
+}
+
+function firstSet(values: readonly (string | null)[]): string | null {
+  for (const v of values) if (v !== null) return v;
+  return null;
+}
+
+function parseNumeric(s: string): number | undefined {
+  // Python's int()/float() accept `_` between digits, and so does LiteLLM's casting.
+  const t = s.trim().replace(/(?<=\d)_(?=\d)/g, '');
+  if (!/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(t)) return undefined;
+  return Number(t);
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function toMs(seconds: number): number {
+  return Math.max(1, Math.round(seconds * 1000));
+}
+
+/** Closest known name: equal once `_`→`-` and case are normalised, else within edit distance 3. */
+function suggest(input: string, names: readonly string[]): string | null {
+  const norm = (s: string): string => s.trim().toLowerCase().replace(/[_\s]+/g, '-');
+  const n = norm(input);
+  const exact = names.find((name) => norm(name) === n);
+  if (exact !== undefined) return exact;
+  let best: string | null = null;
+  let bestDistance = 4;
+  for (const name of names) {
+    const d = editDistance(n, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** Recursively freezes; Maps are also made to throw on mutation, which Object.freeze alone does not prevent. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      deepFreeze(k);
+      deepFreeze(v);
+    }
+    const readonly = (): never => {
+      throw new TypeError('the loaded config is frozen');
+    };
+    Object.defineProperties(value, { set: { value: readonly }, delete: { value: readonly }, clear: { value: readonly } });
+  } else {
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return Object.freeze(value);
+}
