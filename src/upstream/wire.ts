@@ -1,0 +1,93 @@
+/**
+ * Messages that cross the thread boundary between the main thread and the upstream workers.
+ * Plain data only: bodies are ArrayBuffers (transferred, not copied), errors are
+ * `{ code, message, status?, retryAfterMs? }`, and the main thread switches on `code`.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { MockResponse } from '../config/types.js';
+import type { Endpoint } from '../providers/index.js';
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+export type WireErrorCode =
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_CONNECT'
+  | 'UPSTREAM_PROTOCOL'
+  | 'UPSTREAM_ABORTED'
+  | 'INTERNAL';
+
+export interface WireError {
+  readonly code: WireErrorCode;
+  readonly message: string;
+  /** For timeouts: which bound fired. */
+  readonly phase?: 'first-byte' | 'between-chunks' | 'total';
+}
+
+/** What one attempt needs, for either task. */
+export interface TaskBase {
+  /** Process-unique, so an abort can find its task in whichever worker runs it. */
+  readonly id: number;
+  readonly endpoint: Endpoint;
+  /** The client's request body (UTF-8 JSON), transferred. */
+  readonly body: ArrayBuffer;
+  /** The name the client asked for; responses are restamped with it, as LiteLLM does. */
+  readonly responseModel: string;
+  /** Null for mock deployments. */
+  readonly url: string | null;
+  readonly headers: readonly string[];
+  readonly upstreamModel: string;
+  readonly bodyDefaults: Readonly<Record<string, unknown>> | null;
+  readonly mock: MockResponse | null;
+  /** Label for messages: `group/deployment-id`, never a key. */
+  readonly label: string;
+}
+
+export interface CallTask extends TaskBase {
+  readonly timeoutMs: number;
+}
+
+export type CallResult =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly body: ArrayBuffer;
+      readonly usage: Usage | null;
+    }
+  | {
+      /** The upstream answered, with an error status; `body` is its raw error body. */
+      readonly ok: false;
+      readonly status: number;
+      readonly body: ArrayBuffer;
+      readonly retryAfterMs: number | null;
+    }
+  | { readonly ok: false; readonly status: 0; readonly error: WireError };
+
+export interface StreamTask extends TaskBase {
+  /** Bound on the wait for response headers and on each gap between chunks. */
+  readonly streamTimeoutMs: number;
+  /** Frames are sent here; the main thread sends credit and abort messages back. */
+  readonly port: MessagePort;
+  /** How many data frames the worker may send before waiting for credit. */
+  readonly window: number;
+}
+
+/** Worker → main thread frames on a stream's port. */
+export type StreamFrame =
+  /** Upstream accepted: the main thread may now commit a 200 to the client. */
+  | { readonly t: 'head' }
+  /** Upstream refused before the first byte: relayed like a non-stream error. */
+  | { readonly t: 'fail'; readonly status: number; readonly body: ArrayBuffer; readonly retryAfterMs: number | null }
+  /** SSE bytes, complete events only, already restamped. */
+  | { readonly t: 'data'; readonly buf: ArrayBuffer }
+  | { readonly t: 'end'; readonly usage: Usage | null }
+  | { readonly t: 'error'; readonly error: WireError };
+
+/** Main thread → worker messages on a stream's port. */
+export type StreamControl = { readonly t: 'credit'; readonly n: number } | { readonly t: 'abort' };
+
+/** The broadcast channel non-stream aborts travel on (a stream aborts on its own port). */
+export const ABORT_CHANNEL = 'switchyard:abort';

@@ -1,0 +1,331 @@
+/**
+ * The upstream task module. Piscina runs it in worker threads; with `workers: 0` the
+ * dispatcher imports and calls the very same functions on the main thread.
+ *
+ * Tasks are stateless; per-thread resources (the undici agent and its keep-alive pools per
+ * origin) are created once at module level. Everything that comes back is plain data.
+ */
+import { BroadcastChannel, isMainThread, type MessagePort } from 'node:worker_threads';
+import { Agent, request, errors as undiciErrors } from 'undici';
+import { buildUpstreamBody } from '../src/providers/index.js';
+import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
+import { readUsage, SseRestamper } from '../src/upstream/sse.js';
+import {
+  ABORT_CHANNEL,
+  type CallResult,
+  type CallTask,
+  type StreamControl,
+  type StreamFrame,
+  type StreamTask,
+  type TaskBase,
+  type WireError,
+} from '../src/upstream/wire.js';
+
+const agent = new Agent({
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 600_000,
+  connections: 512,
+  pipelining: 1,
+  // Timeouts are ours (per task); undici's defaults would cut long generations at 300 s.
+  headersTimeout: 0,
+  bodyTimeout: 0,
+});
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** In-flight tasks by id, so an abort can reach them. */
+const inflight = new Map<number, AbortController>();
+/** Aborts that arrived before their task started (a race in pool mode): id → time seen. */
+const earlyAborts = new Map<number, number>();
+
+class TaskAbort extends Error {
+  constructor(readonly why: 'client' | 'timeout', readonly phase?: WireError['phase']) {
+    super(why);
+  }
+}
+
+/** Cancels a task: the upstream request is aborted and nothing more is sent for it. */
+export function abort(id: number): void {
+  const c = inflight.get(id);
+  if (c) {
+    c.abort(new TaskAbort('client'));
+    return;
+  }
+  const now = Date.now();
+  earlyAborts.set(id, now);
+  if (earlyAborts.size > 256) for (const [k, t] of earlyAborts) if (now - t > 10_000) earlyAborts.delete(k);
+}
+
+if (!isMainThread) {
+  const channel = new BroadcastChannel(ABORT_CHANNEL);
+  channel.onmessage = (ev: unknown) => {
+    const id = (ev as { data: unknown }).data;
+    if (typeof id === 'number') abort(id);
+  };
+  channel.unref();
+}
+
+/** Readiness probe: resolves once this thread has loaded the module. */
+export function ping(): boolean {
+  return true;
+}
+
+function begin(id: number): AbortController {
+  const c = new AbortController();
+  if (earlyAborts.delete(id)) c.abort(new TaskAbort('client'));
+  inflight.set(id, c);
+  return c;
+}
+
+function toArrayBuffer(s: string): ArrayBuffer {
+  return encoder.encode(s).buffer as ArrayBuffer;
+}
+
+function parseBody(task: TaskBase): Record<string, unknown> {
+  return JSON.parse(decoder.decode(task.body)) as Record<string, unknown>;
+}
+
+function upstreamBody(task: TaskBase, body: Record<string, unknown>): string {
+  return JSON.stringify(buildUpstreamBody(body, task.upstreamModel, task.bodyDefaults));
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in ms; null when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return null;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return secs >= 0 ? Math.round(secs * 1000) : null;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** Maps whatever undici or our own abort threw to a wire error. */
+function toWireError(err: unknown, signal: AbortSignal, label: string, defaultPhase: WireError['phase']): WireError {
+  const reason: unknown = signal.aborted ? signal.reason : null;
+  if (reason instanceof TaskAbort) {
+    if (reason.why === 'timeout') {
+      return { code: 'UPSTREAM_TIMEOUT', message: `upstream ${label} timed out (${reason.phase ?? defaultPhase})`, phase: reason.phase ?? defaultPhase };
+    }
+    return { code: 'UPSTREAM_ABORTED', message: 'client went away' };
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError) {
+    return { code: 'UPSTREAM_TIMEOUT', message: `upstream ${label} sent no response headers in time`, phase: 'first-byte' };
+  }
+  if (err instanceof undiciErrors.BodyTimeoutError) {
+    return { code: 'UPSTREAM_TIMEOUT', message: `upstream ${label} stalled between chunks`, phase: 'between-chunks' };
+  }
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : 'UNKNOWN';
+  const msg = typeof e.cause?.message === 'string' ? e.cause.message : typeof e.message === 'string' ? e.message : String(err);
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') {
+    return { code: 'INTERNAL', message: `cannot call upstream ${label}: ${msg}` };
+  }
+  return { code: 'UPSTREAM_CONNECT', message: `cannot reach upstream ${label}: ${code}${msg && !msg.includes(code) ? ` (${msg})` : ''}` };
+}
+
+export async function call(task: CallTask): Promise<CallResult> {
+  const controller = begin(task.id);
+  try {
+    const body = parseBody(task);
+    if (task.mock !== null) {
+      const failure = mockFailure(task.mock);
+      if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
+      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, body);
+      const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
+      return { ok: true, status: 200, body: toArrayBuffer(text), usage };
+    }
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const timer = setTimeout(() => controller.abort(new TaskAbort('timeout', 'total')), task.timeoutMs);
+    try {
+      const res = await request(task.url!, {
+        method: 'POST',
+        headers: task.headers as string[],
+        body: upstreamBody(task, body),
+        signal: controller.signal,
+        dispatcher: agent,
+      });
+      const raw = await res.body.arrayBuffer();
+      if (res.statusCode >= 400) {
+        return { ok: false, status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(decoder.decode(raw));
+      } catch {
+        return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.statusCode} with a body that is not JSON` } };
+      }
+      let usage = null;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        const o = parsed as Record<string, unknown>;
+        usage = readUsage(o.usage);
+        if ('model' in o) o.model = task.responseModel;
+      }
+      return { ok: true, status: res.statusCode, body: toArrayBuffer(JSON.stringify(parsed)), usage };
+    } finally {
+      clearTimeout(timer);
+    }
+  } catch (err) {
+    if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'INTERNAL', message: 'request body is not valid JSON' } };
+    return { ok: false, status: 0, error: toWireError(err, controller.signal, task.label, 'total') };
+  } finally {
+    inflight.delete(task.id);
+  }
+}
+
+/**
+ * Credit-based flow control for one stream: `take()` resolves when a frame may be sent.
+ * The main thread returns credit as the client's socket drains, so a slow client stops the
+ * upstream read here instead of growing buffers on the main thread.
+ */
+class Credit {
+  #n: number;
+  #waiter: (() => void) | null = null;
+  constructor(n: number) {
+    this.#n = n;
+  }
+  add(n: number): void {
+    this.#n += n;
+    const w = this.#waiter;
+    if (w && this.#n > 0) {
+      this.#waiter = null;
+      w();
+    }
+  }
+  /** Wakes a waiter without credit (used on abort). */
+  release(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+  take(): Promise<void> | null {
+    if (this.#n > 0) {
+      this.#n--;
+      return null;
+    }
+    return new Promise<void>((resolve) => {
+      this.#waiter = () => {
+        this.#n = Math.max(0, this.#n - 1);
+        resolve();
+      };
+    });
+  }
+}
+
+export async function stream(task: StreamTask): Promise<boolean> {
+  const port: MessagePort = task.port;
+  const controller = begin(task.id);
+  const credit = new Credit(task.window);
+  // Frames stop once the client is gone; a timeout still reports its error frame.
+  let clientGone = false;
+  const post = (f: StreamFrame, transfer?: ArrayBuffer[]): void => {
+    if (!clientGone) port.postMessage(f, transfer);
+  };
+  port.on('message', (m: StreamControl) => {
+    if (m.t === 'credit') credit.add(m.n);
+    else {
+      clientGone = true;
+      controller.abort(new TaskAbort('client'));
+      credit.release();
+    }
+  });
+  const sendData = async (text: string): Promise<void> => {
+    if (text === '') return;
+    const wait = credit.take();
+    if (wait) await wait;
+    const buf = toArrayBuffer(text);
+    post({ t: 'data', buf }, [buf]);
+  };
+  let gapTimer: NodeJS.Timeout | null = null;
+  try {
+    const body = parseBody(task);
+    const includeUsage = isIncludeUsage(body);
+    if (task.mock !== null) {
+      const failure = mockFailure(task.mock);
+      if (failure) {
+        const buf = toArrayBuffer(failure.body);
+        post({ t: 'fail', status: failure.status, body: buf, retryAfterMs: null }, [buf]);
+        return true;
+      }
+      post({ t: 'head' });
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, includeUsage)) {
+        if (controller.signal.aborted) return false;
+        await sendData(ev);
+      }
+      post({ t: 'end', usage: { promptTokens: 10, completionTokens: 20, totalTokens: 30 } });
+      return true;
+    }
+    if (controller.signal.aborted) throw controller.signal.reason;
+    // One timer bounds the wait for headers and then each gap between chunks (stream_timeout).
+    const arm = (phase: 'first-byte' | 'between-chunks'): void => {
+      if (gapTimer) clearTimeout(gapTimer);
+      gapTimer = setTimeout(() => controller.abort(new TaskAbort('timeout', phase)), task.streamTimeoutMs);
+    };
+    arm('first-byte');
+    const res = await request(task.url!, {
+      method: 'POST',
+      headers: task.headers as string[],
+      body: upstreamBody(task, body),
+      signal: controller.signal,
+      dispatcher: agent,
+    });
+    if (res.statusCode >= 400) {
+      const raw = await res.body.arrayBuffer();
+      post({ t: 'fail', status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']) }, [raw]);
+      return true;
+    }
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (!contentType.includes('text/event-stream')) {
+      // An upstream that ignored `stream: true` and answered JSON: hand it over whole as one event.
+      const raw = await res.body.text();
+      post({ t: 'head' });
+      let out = raw;
+      let usage = null;
+      try {
+        const o = JSON.parse(raw) as Record<string, unknown>;
+        if ('model' in o) o.model = task.responseModel;
+        usage = readUsage(o.usage);
+        out = JSON.stringify(o);
+      } catch {
+        /* relay as is */
+      }
+      await sendData(`data: ${out}\n\ndata: [DONE]\n\n`);
+      post({ t: 'end', usage });
+      return true;
+    }
+    post({ t: 'head' });
+    const sse = new SseRestamper(task.responseModel);
+    const textDecoder = new TextDecoder();
+    arm('between-chunks');
+    for await (const chunk of res.body) {
+      arm('between-chunks');
+      await sendData(sse.push(textDecoder.decode(chunk as Buffer, { stream: true })));
+      if (controller.signal.aborted) return false;
+    }
+    await sendData(sse.flush());
+    if (!sse.done) {
+      // The upstream closed without `[DONE]`: a cut stream, not a finished one.
+      post({ t: 'error', error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} closed the stream before [DONE]` } });
+      return false;
+    }
+    post({ t: 'end', usage: sse.usage });
+    return true;
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      post({ t: 'error', error: { code: 'INTERNAL', message: 'request body is not valid JSON' } });
+    } else {
+      const e = toWireError(err, controller.signal, task.label, 'first-byte');
+      if (e.code !== 'UPSTREAM_ABORTED') post({ t: 'error', error: e });
+    }
+    return false;
+  } finally {
+    if (gapTimer) clearTimeout(gapTimer);
+    inflight.delete(task.id);
+    port.close();
+  }
+}
+
+function isIncludeUsage(body: Record<string, unknown>): boolean {
+  const so = body.stream_options;
+  return so !== null && typeof so === 'object' && (so as Record<string, unknown>).include_usage === true;
+}
