@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * `switchyard --config my.yaml [--port 4000] [--host 127.0.0.1] [--workers N]`
+ * Prints `listening on http://HOST:PORT` once ready. SIGTERM/SIGINT drain and exit 0.
+ */
+import { parseArgs } from 'node:util';
+import { formatProblems, loadConfigFile } from './config/load.js';
+import { defaultWorkers, startProxy } from './index.js';
+import { createLogger } from './log.js';
+
+const usage = `Usage: switchyard --config <file.yaml> [--port 4000] [--host 127.0.0.1] [--workers N]
+
+  --config, -c   LiteLLM-style proxy config (model_list, router_settings, ...). Env: SWITCHYARD_CONFIG
+  --port, -p     port to listen on (default 4000; 0 picks a free one). Env: PORT
+  --host         address to bind (default 127.0.0.1; use 0.0.0.0 in containers). Env: HOST
+  --workers, -w  upstream worker threads (default ${defaultWorkers()} here; 0 = inline on the main thread). Env: SWITCHYARD_WORKERS
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`switchyard: ${message}\n`);
+  process.exit(2);
+}
+
+function intArg(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        workers: { type: 'string', short: 'w' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const configPath = (values.config as string | undefined) ?? process.env.SWITCHYARD_CONFIG;
+  if (!configPath) fail(`--config is required\n\n${usage}`);
+  const port = intArg('port', (values.port as string | undefined) ?? process.env.PORT, 4000);
+  const workers = intArg('workers', (values.workers as string | undefined) ?? process.env.SWITCHYARD_WORKERS, defaultWorkers());
+  const host = (values.host as string | undefined) ?? process.env.HOST ?? '127.0.0.1';
+
+  const log = createLogger();
+  const loaded = loadConfigFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatProblems(configPath, loaded.problems)}\n`);
+    process.exit(1);
+  }
+  const config = loaded.config;
+  log.addSecrets(config.secrets);
+  for (const w of config.warnings) log.warn(w);
+
+  const proxy = await startProxy({ config, host, port, workers, log });
+  const groups = config.groups.size;
+  log.info(`${config.deployments.length} deployments in ${groups} model group${groups === 1 ? '' : 's'}; ${workers === 0 ? 'upstream calls inline' : `${workers} upstream worker thread${workers === 1 ? '' : 's'}`}`);
+  process.stdout.write(`switchyard listening on ${proxy.url}\n`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal}: draining ${proxy.server.activeRequests} in-flight request(s), then exiting`);
+    proxy.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+process.on('unhandledRejection', (err) => {
+  // A bug, not a request failure: log it and keep serving.
+  process.stderr.write(`switchyard: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+});
+
+main().catch((err: unknown) => {
+  process.stderr.write(`switchyard: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * Programmatic entry: start a proxy from a loaded config. The CLI and the tests both use it.
+ */
+import os from 'node:os';
+import type { ProxyConfig } from './config/types.js';
+import { createLogger, type Logger } from './log.js';
+import { Router, type RouterOptions } from './router/router.js';
+import { ProxyServer } from './server/app.js';
+import { createDispatcher, type Dispatcher } from './upstream/dispatch.js';
+
+export { loadConfigFile, loadConfigText, formatProblems } from './config/load.js';
+export type { ProxyConfig } from './config/types.js';
+
+export interface StartOptions {
+  readonly config: ProxyConfig;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Upstream worker threads; 0 runs upstream calls inline on the main thread. */
+  readonly workers?: number;
+  readonly log?: Logger;
+  readonly router?: RouterOptions;
+}
+
+export interface RunningProxy {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly router: Router;
+  readonly dispatcher: Dispatcher;
+  readonly server: ProxyServer;
+  /** Graceful: stop accepting, let in-flight work finish (bounded), stop the workers. */
+  close(): Promise<void>;
+}
+
+/** One thread for the front end, the rest for upstream I/O; at least one worker. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism() - 1));
+}
+
+export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
+  const log = opts.log ?? createLogger();
+  log.addSecrets(opts.config.secrets);
+  const host = opts.host ?? '127.0.0.1';
+  const workers = opts.workers ?? defaultWorkers();
+  const dispatcher = await createDispatcher(workers);
+  const router = new Router(opts.config, dispatcher, opts.router);
+  const server = new ProxyServer({
+    router,
+    dispatcher,
+    masterKey: opts.config.server.masterKey,
+    maxBodyBytes: opts.config.server.maxRequestBodyBytes,
+    shutdownGraceMs: opts.config.server.shutdownGraceMs,
+  });
+  let port: number;
+  try {
+    port = await server.listen(host, opts.port ?? 4000);
+    await dispatcher.ready();
+  } catch (err) {
+    await server.close();
+    await dispatcher.close();
+    throw err;
+  }
+  server.setReady(true);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${shownHost}:${port}`,
+    host,
+    port,
+    router,
+    dispatcher,
+    server,
+    close() {
+      closing ??= (async () => {
+        server.setReady(false);
+        await server.close();
+        await dispatcher.close();
+      })();
+      return closing;
+    },
+  };
+}

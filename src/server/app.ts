@@ -1,0 +1,327 @@
+/**
+ * The HTTP front end on uWebSockets.js: routes, bounded body reading, auth, parse and
+ * validate, then hand over to the router. Everything here runs on the main thread and does
+ * no I/O of its own beyond the client socket.
+ */
+import { ProxyError } from '../errors.js';
+import type { Endpoint } from '../providers/index.js';
+import { RequestContext, type ApiRequest, type Router } from '../router/router.js';
+import type { Dispatcher } from '../upstream/dispatch.js';
+import { MasterKeyAuth } from './auth.js';
+import { writeError, writeJson, writeReply, type ResponseState } from './respond.js';
+import { SseRelay } from './sse.js';
+import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
+
+export interface ServerOptions {
+  readonly router: Router;
+  readonly dispatcher: Dispatcher;
+  readonly masterKey: string | null;
+  readonly maxBodyBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+type Route =
+  | { readonly kind: 'api'; readonly method: 'post'; readonly endpoint: Endpoint; readonly pathModel: string | null }
+  | { readonly kind: 'models'; readonly method: 'get'; readonly id: string | null }
+  | { readonly kind: 'liveliness'; readonly method: 'get' }
+  | { readonly kind: 'readiness'; readonly method: 'get' };
+
+const apiPaths: Readonly<Record<string, Endpoint>> = {
+  '/chat/completions': 'chat',
+  '/v1/chat/completions': 'chat',
+  '/completions': 'completions',
+  '/v1/completions': 'completions',
+  '/embeddings': 'embeddings',
+  '/v1/embeddings': 'embeddings',
+};
+const apiSuffixes: ReadonlyArray<readonly [string, Endpoint]> = [
+  ['/chat/completions', 'chat'],
+  ['/completions', 'completions'],
+  ['/embeddings', 'embeddings'],
+];
+
+/** Maps a path to its route; null for unknown paths. */
+export function matchRoute(rawPath: string): Route | null {
+  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  const endpoint = apiPaths[path];
+  if (endpoint) return { kind: 'api', method: 'post', endpoint, pathModel: null };
+  switch (path) {
+    case '/models':
+    case '/v1/models':
+      return { kind: 'models', method: 'get', id: null };
+    case '/health/liveliness':
+    case '/health/liveness':
+      return { kind: 'liveliness', method: 'get' };
+    case '/health/readiness':
+      return { kind: 'readiness', method: 'get' };
+  }
+  // Azure-style and legacy engine paths carry the model in the path: /openai/deployments/{model}/chat/completions.
+  for (const prefix of ['/openai/deployments/', '/engines/', '/v1/engines/']) {
+    if (!path.startsWith(prefix)) continue;
+    for (const [suffix, ep] of apiSuffixes) {
+      if (path.endsWith(suffix) && path.length > prefix.length + suffix.length) {
+        const model = decodeURIComponent(path.slice(prefix.length, path.length - suffix.length));
+        if (!model.includes('/')) return { kind: 'api', method: 'post', endpoint: ep, pathModel: model };
+      }
+    }
+  }
+  if (path.startsWith('/v1/models/') || path.startsWith('/models/')) {
+    return { kind: 'models', method: 'get', id: decodeURIComponent(path.slice(path.indexOf('/models/') + 8)) };
+  }
+  return null;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function validationError(message: string, param: string | null): ProxyError {
+  return new ProxyError('INVALID_REQUEST', message, { param });
+}
+
+/** Parses and checks a request body; returns the request or the error to answer with. */
+export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null): ApiRequest | ProxyError {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(body));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : 'invalid JSON';
+    return new ProxyError('INVALID_JSON', `The request body is not valid JSON: ${why}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return new ProxyError('INVALID_REQUEST', 'The request body must be a JSON object.');
+  }
+  const o = json as Record<string, unknown>;
+  const model = pathModel ?? o.model;
+  if (typeof model !== 'string' || model === '') {
+    return validationError('Missing required parameter: `model` (a non-empty string naming a model group; see /v1/models).', 'model');
+  }
+  if (endpoint === 'chat') {
+    if (!Array.isArray(o.messages) || o.messages.length === 0) {
+      return validationError('Missing required parameter: `messages` (a non-empty array of chat messages).', 'messages');
+    }
+  } else if (endpoint === 'completions') {
+    if (typeof o.prompt !== 'string' && !Array.isArray(o.prompt)) {
+      return validationError('Missing required parameter: `prompt` (a string or an array).', 'prompt');
+    }
+  } else if (o.input === undefined || o.input === null) {
+    return validationError('Missing required parameter: `input`.', 'input');
+  }
+  if (o.stream !== undefined && typeof o.stream !== 'boolean') {
+    return validationError('`stream` must be a boolean.', 'stream');
+  }
+  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o };
+}
+
+const ALIVE = JSON.stringify("I'm alive!");
+
+export class ProxyServer {
+  readonly #opts: ServerOptions;
+  readonly #auth: MasterKeyAuth | null;
+  readonly #app: ReturnType<typeof uWS.App>;
+  #listenSocket: us_listen_socket | null = null;
+  #ready = false;
+  #draining = false;
+  /** Requests between their first byte and their last: what shutdown waits for. */
+  #active = 0;
+  #idleWaiters: Array<() => void> = [];
+  readonly #contexts = new Set<RequestContext>();
+
+  constructor(opts: ServerOptions) {
+    assertNativeUws();
+    this.#opts = opts;
+    this.#auth = opts.masterKey ? new MasterKeyAuth(opts.masterKey) : null;
+    this.#app = uWS.App();
+    this.#app.any('/*', (res, req) => this.#handle(res, req));
+  }
+
+  /** Marks the server ready (readiness turns 200) once the dispatcher is up. */
+  setReady(ready: boolean): void {
+    this.#ready = ready;
+  }
+
+  get activeRequests(): number {
+    return this.#active;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port} (address in use, or not an address of this machine)`));
+          return;
+        }
+        this.#listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight requests and streams finish within the
+   * grace period, then cancels whatever is left. Resolves when nothing is in flight.
+   */
+  async close(): Promise<void> {
+    this.#draining = true;
+    if (this.#listenSocket) {
+      uWS.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = null;
+    }
+    if (this.#active > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        new Promise<false>((resolve) => this.#idleWaiters.push(() => resolve(false))),
+        new Promise<true>((resolve) => {
+          timer = setTimeout(() => resolve(true), this.#opts.shutdownGraceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) for (const ctx of this.#contexts) ctx.abort();
+    }
+  }
+
+  #begin(): void {
+    this.#active++;
+  }
+
+  #end(): void {
+    this.#active--;
+    if (this.#active === 0 && this.#idleWaiters.length > 0) {
+      const w = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  #handle(res: HttpResponse, req: HttpRequest): void {
+    const st: ResponseState = { aborted: false, finished: false, closeConnection: this.#draining };
+    const route = matchRoute(req.getUrl());
+    if (route === null) {
+      writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.getMethod().toUpperCase()} ${req.getUrl()}. Try POST /v1/chat/completions or GET /v1/models.`));
+      return;
+    }
+    const method = req.getMethod();
+    if (method !== route.method) {
+      writeError(res, st, new ProxyError('METHOD_NOT_ALLOWED', `${method.toUpperCase()} is not allowed on ${req.getUrl()}; use ${route.method.toUpperCase()}.`), ['allow', route.method.toUpperCase()]);
+      return;
+    }
+    if (route.kind === 'liveliness') {
+      writeJson(res, st, 200, ALIVE);
+      return;
+    }
+    if (route.kind === 'readiness') {
+      const ready = this.#ready && !this.#draining;
+      writeJson(res, st, ready ? 200 : 503, JSON.stringify({
+        status: ready ? 'healthy' : this.#draining ? 'shutting down' : 'starting',
+        workers: this.#opts.dispatcher.threads,
+        dispatch: this.#opts.dispatcher.mode,
+      }));
+      return;
+    }
+    if (this.#auth && !this.#auth.check(MasterKeyAuth.presentedKey(req))) {
+      st.closeConnection = true;
+      writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
+      return;
+    }
+    if (route.kind === 'models') {
+      if (route.id === null) {
+        writeJson(res, st, 200, this.#opts.router.modelList());
+      } else if (this.#opts.router.resolve(route.id)) {
+        writeJson(res, st, 200, JSON.stringify({ id: route.id, object: 'model', created: 1677610602, owned_by: 'openai' }));
+      } else {
+        writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `Model ${route.id} is not served here; see /v1/models.`, { param: 'model' }));
+      }
+      return;
+    }
+    if (this.#draining) {
+      st.closeConnection = true;
+      writeError(res, st, new ProxyError('SHUTTING_DOWN', 'The proxy is shutting down; retry on another instance.'));
+      return;
+    }
+    this.#readBody(res, req, st, route.endpoint, route.pathModel);
+  }
+
+  #readBody(res: HttpResponse, req: HttpRequest, st: ResponseState, endpoint: Endpoint, pathModel: string | null): void {
+    const limit = this.#opts.maxBodyBytes;
+    const lengthHeader = req.getHeader('content-length');
+    const declared = lengthHeader === '' ? -1 : Number(lengthHeader);
+    const tooLarge = (): ProxyError =>
+      new ProxyError('BODY_TOO_LARGE', `Request body is larger than the limit of ${limit} bytes (general_settings.max_request_size_mb).`);
+    if (declared > limit) {
+      // Refuse without reading the rest: answer and close, so the client stops sending.
+      st.closeConnection = true;
+      writeError(res, st, tooLarge());
+      return;
+    }
+    this.#begin();
+    const ctx = new RequestContext();
+    this.#contexts.add(ctx);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.#contexts.delete(ctx);
+      this.#end();
+    };
+    res.onAborted(() => {
+      st.aborted = true;
+      ctx.abort();
+      finish();
+    });
+    // A standalone ArrayBuffer (never Node's pooled slab): it is transferred to a worker.
+    let buf = new Uint8Array(declared >= 0 ? declared : 16 * 1024);
+    let len = 0;
+    let refused = false;
+    res.onData((chunk, isLast) => {
+      if (refused) return;
+      const part = new Uint8Array(chunk);
+      if (len + part.length > limit) {
+        refused = true;
+        st.closeConnection = true;
+        writeError(res, st, tooLarge());
+        finish();
+        return;
+      }
+      if (len + part.length > buf.length) {
+        const grown = new Uint8Array(Math.min(limit, Math.max(buf.length * 2, len + part.length)));
+        grown.set(buf.subarray(0, len));
+        buf = grown;
+      }
+      buf.set(part, len);
+      len += part.length;
+      if (isLast) {
+        const body = len === buf.length ? buf : buf.slice(0, len);
+        this.#dispatch(res, st, ctx, body, endpoint, pathModel, finish);
+      }
+    });
+  }
+
+  #dispatch(
+    res: HttpResponse,
+    st: ResponseState,
+    ctx: RequestContext,
+    body: Uint8Array,
+    endpoint: Endpoint,
+    pathModel: string | null,
+    finish: () => void,
+  ): void {
+    const parsed = parseApiRequest(body, endpoint, pathModel);
+    if (parsed instanceof ProxyError) {
+      writeError(res, st, parsed);
+      finish();
+      return;
+    }
+    if (parsed.stream) {
+      this.#opts.router.stream(parsed, ctx, new SseRelay(res, st, finish));
+      return;
+    }
+    this.#opts.router.call(parsed, ctx).then(
+      (reply) => {
+        if (reply) writeReply(res, st, reply);
+        finish();
+      },
+      (err: unknown) => {
+        writeError(res, st, new ProxyError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`));
+        finish();
+      },
+    );
+  }
+}
