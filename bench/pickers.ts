@@ -1,0 +1,92 @@
+/**
+ * tinybench figures for each picker at 2, 10 and 1,000 candidates. A new picker is one line in
+ * `pickers`. Inputs are built once per size and a seeded generator stands in for Math.random,
+ * so runs compare like with like and the timed loop is the picker alone.
+ */
+import { Bench } from 'tinybench';
+import { simpleShuffle } from '../src/router/strategies/simple-shuffle.js';
+import type { Candidate, PickContext, Picker } from '../src/router/strategies/types.js';
+
+export interface PickerEntry {
+  readonly name: string;
+  readonly picker: Picker;
+}
+
+export const pickers: readonly PickerEntry[] = [
+  { name: 'simple-shuffle', picker: simpleShuffle },
+];
+
+export const CANDIDATE_COUNTS: readonly number[] = [2, 10, 1000];
+
+export interface PickerResult {
+  readonly picker: string;
+  readonly candidates: number;
+  readonly opsPerSec: number;
+  readonly meanNs: number;
+  /** Relative margin of error of the latency mean, in percent. */
+  readonly rme: number;
+}
+
+/** mulberry32: tiny, fast, and deterministic from its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Varied weights and in-flight counts so no picker hits a degenerate all-equal case. */
+export function makeCandidates(n: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (let i = 0; i < n; i++) out.push({ id: `deployment-${i}`, weight: 1 + (i % 5), rpm: 600 + 60 * (i % 7), tpm: null, inFlight: (i * 7) % 11 });
+  return out;
+}
+
+// Written on every call so V8 cannot drop the picker call as dead code.
+let sink: Candidate | null = null;
+
+/**
+ * Picks per timed call. A single pick takes tens of ns, about the cost of reading the clock,
+ * and tinybench keeps one sample per call (millions at that speed, then sorts them), so each
+ * sample is a batch of picks of roughly constant total work.
+ */
+function batchSize(n: number): number {
+  return Math.max(1, Math.ceil(4000 / n));
+}
+
+export async function runPickerBench(opts: { timeMs?: number } = {}): Promise<PickerResult[]> {
+  const bench = new Bench({ time: opts.timeMs ?? 500, warmupTime: 100 });
+  const meta = new Map<string, { picker: string; candidates: number; batch: number }>();
+  for (const { name, picker } of pickers) {
+    for (const n of CANDIDATE_COUNTS) {
+      const candidates = makeCandidates(n);
+      const ctx: PickContext = { now: 0, random: seeded(0x5eed + n) };
+      const task = `${name} n=${n}`;
+      const batch = batchSize(n);
+      meta.set(task, { picker: name, candidates: n, batch });
+      bench.add(task, () => {
+        for (let i = 0; i < batch; i++) sink = picker(candidates, ctx);
+      });
+    }
+  }
+  const tasks = await bench.run();
+  const results: PickerResult[] = [];
+  for (const t of tasks) {
+    const r = t.result;
+    const m = meta.get(t.name);
+    if (r === undefined || m === undefined) continue;
+    if (r.error !== undefined) throw new Error(`picker bench ${t.name} threw: ${r.error.message}`);
+    results.push({
+      picker: m.picker,
+      candidates: m.candidates,
+      opsPerSec: r.throughput.mean * m.batch,
+      meanNs: (r.latency.mean * 1e6) / m.batch,
+      rme: r.latency.rme,
+    });
+  }
+  return results;
+}

@@ -1,0 +1,137 @@
+/**
+ * The benchmark's mock upstream: as cheap as an OpenAI-shaped server can be, so the figures
+ * measure the proxy and not the mock. Runs as a child process:
+ *
+ *   node dist/bench/upstream.js --port P [--chunk-delay-ms D] [--stream-chunks N]
+ *
+ * prints `upstream listening on <port>` once bound (P may be 0; the printed port is the real one).
+ * POST /v1/chat/completions answers a fixed chat.completion, or, when the body asks for
+ * `"stream":true`, an SSE stream of N chunks (default 8) and `data: [DONE]`, all in one corked
+ * write. With --chunk-delay-ms the stream's chunks go out D ms apart instead, which keeps many
+ * streams open at once for the memory-per-stream figure.
+ */
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    'chunk-delay-ms': { type: 'string', default: '0' },
+    'stream-chunks': { type: 'string', default: '8' },
+  },
+});
+const port = Number(values.port);
+const chunkDelayMs = Number(values['chunk-delay-ms']);
+const streamChunks = Math.max(1, Math.floor(Number(values['stream-chunks'])));
+if (!Number.isInteger(port) || port < 0 || !(chunkDelayMs >= 0)) {
+  console.error('usage: upstream.js --port P [--chunk-delay-ms D] [--stream-chunks N]');
+  process.exit(2);
+}
+
+// Everything is precomputed: the mock's cost per request must stay flat and small.
+const COMPLETION = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 1700000000,
+    model: 'bench-model',
+    system_fingerprint: 'fp_bench',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the bench upstream.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 7, completion_tokens: 8, total_tokens: 15 },
+  }),
+);
+
+function sseChunk(i: number, last: boolean): string {
+  const choice = last
+    ? { index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }
+    : { index: 0, delta: i === 0 ? { role: 'assistant', content: `tok${i} ` } : { content: `tok${i} ` }, logprobs: null, finish_reason: null };
+  return `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'bench-model', choices: [choice] })}\n\n`;
+}
+
+/** Stream frames: N-1 content chunks, one finish chunk; [DONE] follows. */
+const FRAMES: readonly Buffer[] = Array.from({ length: streamChunks }, (_, i) => Buffer.from(sseChunk(i, i === streamChunks - 1)));
+const DONE = Buffer.from('data: [DONE]\n\n');
+const WHOLE_STREAM = Buffer.concat([...FRAMES, DONE]);
+const NOT_FOUND = Buffer.from('{"error":{"message":"bench upstream: no such route","type":"invalid_request_error","param":null,"code":"not_found"}}');
+
+// Matches the bench's own body and any re-serialisation a proxy may do (JSON.stringify adds no
+// spaces, but a pretty-printer would).
+const STREAM_FLAG = /"stream"\s*:\s*true/;
+
+interface Flow {
+  aborted: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+function chat(res: HttpResponse, _req: HttpRequest): void {
+  const flow: Flow = { aborted: false, timer: null };
+  res.onAborted(() => {
+    flow.aborted = true;
+    if (flow.timer !== null) clearTimeout(flow.timer);
+  });
+  let parts: Buffer[] | null = null;
+  res.onData((chunk, isLast) => {
+    if (!isLast) {
+      // uWS neuters the ArrayBuffer when this callback returns: copy.
+      (parts ??= []).push(Buffer.from(new Uint8Array(chunk)));
+      return;
+    }
+    const body = parts === null ? Buffer.from(chunk) : Buffer.concat([...parts, Buffer.from(chunk)]);
+    const streaming = STREAM_FLAG.test(body.toString('latin1'));
+    if (!streaming) {
+      res.cork(() => {
+        res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(COMPLETION);
+      });
+    } else if (chunkDelayMs === 0) {
+      res.cork(() => {
+        // write + end gives a chunked body, as OpenAI's streams are, not a content-length one.
+        res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+        res.write(WHOLE_STREAM);
+        res.end();
+      });
+    } else {
+      slowStream(res, flow);
+    }
+  });
+}
+
+function slowStream(res: HttpResponse, flow: Flow): void {
+  let i = 0;
+  const next = (): void => {
+    flow.timer = null;
+    if (flow.aborted) return;
+    res.cork(() => {
+      if (i === 0) res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+      res.write(FRAMES[i++]!);
+      if (i === FRAMES.length) {
+        res.write(DONE);
+        res.end();
+      }
+    });
+    if (i < FRAMES.length) flow.timer = setTimeout(next, chunkDelayMs);
+  };
+  next();
+}
+
+const app = uWS.App()
+  .post('/v1/chat/completions', chat)
+  .any('/*', (res) => {
+    res.cork(() => {
+      res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(NOT_FOUND);
+    });
+  });
+
+app.listen('127.0.0.1', port, (listenSocket) => {
+  if (listenSocket === false) {
+    console.error(`upstream: cannot listen on 127.0.0.1:${port}`);
+    process.exit(1);
+  }
+  console.log(`upstream listening on ${uWS.us_socket_local_port(listenSocket)}`);
+  const stop = (): void => {
+    uWS.us_listen_socket_close(listenSocket);
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+});
