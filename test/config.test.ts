@@ -507,7 +507,7 @@ test('deployment: mock_response needs no upstream', () => {
   `);
   const [a, b] = cfg.deployments;
   assert.equal(a?.provider, 'mock');
-  assert.equal(a?.apiBase, null);
+  assert.equal(a?.apiBase, 'https://api.openai.com/v1', 'a mock keeps the base it would call, for x-litellm-model-api-base');
   assert.equal(a?.upstreamModel, 'gpt-4o');
   assert.equal(a?.mockResponse, 'Hello!');
   assert.equal(b?.provider, 'mock');

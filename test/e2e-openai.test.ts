@@ -129,6 +129,10 @@ model_list:
     test('mock_response deployment answers in-process, with usage, stream and non-stream', async () => {
       const res = await client.chat.completions.create({ model: 'mocked', messages: [{ role: 'user', content: 'hi' }] });
       assert.equal(res.choices[0]?.message.content, 'This is a mock answer');
+      const { response } = await client.chat.completions.create({ model: 'mocked', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      assert.equal(response.headers.get('x-litellm-model-api-base'), 'https://api.openai.com/v1', 'a mock names the base it stands in for');
+      assert.equal(response.headers.get('x-litellm-model-group'), 'mocked');
+      assert.ok(response.headers.get('x-litellm-model-id'));
       assert.deepEqual(res.usage, { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 });
       const stream = await client.chat.completions.create({ model: 'mocked', messages: [{ role: 'user', content: 'hi' }], stream: true });
       const parts: string[] = [];

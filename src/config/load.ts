@@ -381,6 +381,9 @@ class Loader {
       const named = resolveProvider(model);
       upstreamModel = named.ok ? named.upstreamModel : model;
       apiKey = apiKeyParam;
+      // The base it would call, for x-litellm-model-api-base: given, else the family's default.
+      const base = typeof apiBaseParam === 'string' ? apiBaseParam : named.ok ? (compatibleFamilies[named.prefix]?.defaultBase ?? null) : null;
+      apiBase = base === null ? null : normaliseApiBase(named.ok ? named.prefix : '', base);
       const mp = joinKey(lpPath, 'mock_response');
       if (typeof mockRaw === 'string' || isObject(mockRaw)) mockResponse = mockRaw;
       else this.#problem(mp, `must be a string or a mapping, got ${this.#got(mp, mockRaw)}`);

@@ -22,7 +22,7 @@ export interface DeploymentConfig {
   readonly provider: ProviderFamily;
   /** Model name sent upstream in the body (`gpt-4o` for `openai/gpt-4o`, the deployment for Azure). */
   readonly upstreamModel: string;
-  /** Base URL without a trailing slash; null only for mock deployments. */
+  /** Base URL without a trailing slash. A mock deployment keeps the base it would call (for headers); null when none is known. */
   readonly apiBase: string | null;
   readonly apiKey: string | null;
   readonly apiVersion: string | null;
