@@ -4,7 +4,7 @@
  * so runs compare like with like and the timed loop is the picker alone.
  */
 import { Bench } from 'tinybench';
-import { simpleShuffle } from '../src/router/strategies/simple-shuffle.js';
+import { createPicker, strategyNames } from '../src/router/strategies/index.js';
 import type { Candidate, PickContext, Picker } from '../src/router/strategies/types.js';
 
 export interface PickerEntry {
@@ -12,9 +12,8 @@ export interface PickerEntry {
   readonly picker: Picker;
 }
 
-export const pickers: readonly PickerEntry[] = [
-  { name: 'simple-shuffle', picker: simpleShuffle },
-];
+/** Every registered strategy, with LiteLLM's default strategy args. */
+export const pickers: readonly PickerEntry[] = strategyNames.map((name) => ({ name, picker: createPicker(name) }));
 
 export const CANDIDATE_COUNTS: readonly number[] = [2, 10, 1000];
 
@@ -39,10 +38,35 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** Varied weights and in-flight counts so no picker hits a degenerate all-equal case. */
+/** The clock the bench candidates' latency timestamps are relative to. */
+const NOW = 10_000_000;
+
+/**
+ * Varied fields so no picker hits a degenerate all-equal case, with the gaps a live fleet has:
+ * some deployments without latency data yet, a few whose samples are past the 1 h TTL, some
+ * without an EWMA or a TTFT, and usage, load and price spread over realistic ranges. The
+ * cycles differ in length so fields do not move in lockstep.
+ */
 export function makeCandidates(n: number): Candidate[] {
   const out: Candidate[] = [];
-  for (let i = 0; i < n; i++) out.push({ id: `deployment-${i}`, weight: 1 + (i % 5), rpm: 600 + 60 * (i % 7), tpm: null, inFlight: (i * 7) % 11 });
+  for (let i = 0; i < n; i++) {
+    const hasLatency = i % 9 !== 4;
+    out.push({
+      id: `deployment-${i}`,
+      weight: 1 + (i % 5),
+      rpm: 600 + 60 * (i % 7),
+      tpm: i % 3 === 0 ? null : 100_000 + 10_000 * (i % 4),
+      inFlight: (i * 7) % 11,
+      windowRequests: (i * 13) % 97,
+      windowTokens: ((i * 37) % 101) * 250,
+      latencyScore: hasLatency ? 0.01 + ((i * 17) % 23) / 1000 : null,
+      ttftScore: hasLatency && i % 4 !== 1 ? 0.002 + ((i * 11) % 19) / 5000 : null,
+      latencyUpdatedAt: hasLatency ? NOW - (i % 13 === 6 ? 4_000_000 : ((i * 29) % 600) * 1000) : null,
+      ewmaMs: i % 8 === 3 ? null : 120 + ((i * 31) % 53) * 15,
+      ewmaUpdatedAt: i % 8 === 3 ? null : NOW - ((i * 17) % 30) * 1000,
+      costPerToken: [12.5e-6, 0.75e-6, 10e-6, 2.5e-6, 10][i % 5]!,
+    });
+  }
   return out;
 }
 
@@ -64,7 +88,7 @@ export async function runPickerBench(opts: { timeMs?: number } = {}): Promise<Pi
   for (const { name, picker } of pickers) {
     for (const n of CANDIDATE_COUNTS) {
       const candidates = makeCandidates(n);
-      const ctx: PickContext = { now: 0, random: seeded(0x5eed + n) };
+      const ctx: PickContext = { now: NOW, random: seeded(0x5eed + n), stream: false };
       const task = `${name} n=${n}`;
       const batch = batchSize(n);
       meta.set(task, { picker: name, candidates: n, batch });

@@ -7,14 +7,17 @@ import { seeded } from './support/random.js';
 type Spec = Partial<Pick<Candidate, 'weight' | 'rpm' | 'tpm'>>;
 
 function candidates(specs: Spec[]): Candidate[] {
-  return specs.map((s, i) => ({ id: `d${i}`, weight: s.weight ?? null, rpm: s.rpm ?? null, tpm: s.tpm ?? null, inFlight: 0 }));
+  return specs.map((s, i) => ({
+    id: `d${i}`, weight: s.weight ?? null, rpm: s.rpm ?? null, tpm: s.tpm ?? null, inFlight: 0,
+    windowRequests: 0, windowTokens: 0, latencyScore: null, ttftScore: null, latencyUpdatedAt: null, ewmaMs: null, ewmaUpdatedAt: null, costPerToken: 0,
+  }));
 }
 
 /** Share of `n` picks each candidate got, with a seeded random source. */
 function shares(specs: Spec[], n = 20_000, seed = 7): number[] {
   const cs = candidates(specs);
   const counts = new Array<number>(cs.length).fill(0);
-  const ctx = { now: 0, random: seeded(seed) };
+  const ctx = { now: 0, random: seeded(seed), stream: false };
   for (let i = 0; i < n; i++) counts[cs.indexOf(simpleShuffle(cs, ctx)!)]!++;
   return counts.map((c) => c / n);
 }
@@ -38,7 +41,7 @@ for (const c of cases) {
 }
 
 test('simple-shuffle: empty → null, one → that one', () => {
-  const ctx = { now: 0, random: seeded(1) };
+  const ctx = { now: 0, random: seeded(1), stream: false };
   assert.equal(simpleShuffle([], ctx), null);
   const one = candidates([{}]);
   assert.equal(simpleShuffle(one, ctx), one[0]);
@@ -46,6 +49,6 @@ test('simple-shuffle: empty → null, one → that one', () => {
 
 test('simple-shuffle: same seed, same picks', () => {
   const cs = candidates([{ weight: 2 }, { weight: 5 }, { weight: 3 }]);
-  const run = () => { const ctx = { now: 0, random: seeded(42) }; return Array.from({ length: 50 }, () => simpleShuffle(cs, ctx)!.id); };
+  const run = () => { const ctx = { now: 0, random: seeded(42), stream: false }; return Array.from({ length: 50 }, () => simpleShuffle(cs, ctx)!.id); };
   assert.deepEqual(run(), run());
 });

@@ -1,10 +1,11 @@
 /**
- * The picker seam. Eligibility (cooldown, limits, tier, already tried) is decided before a
- * picker runs, so every picker sees only candidates it may choose. Pickers are pure:
- * time and randomness come in through the context so tests are deterministic.
+ * The picker seam. Eligibility (cooldown, limits, concurrency caps, priority tier, already
+ * tried) is decided by the group actor before a picker runs, so every picker sees only
+ * candidates it may choose. Pickers are pure: time and randomness come in through the
+ * context so tests are deterministic, and they never allocate beyond what they return.
  */
 
-/** The read-only view of one deployment a picker ranks. */
+/** The read-only view of one deployment a picker ranks. The actor keeps these fields current. */
 export interface Candidate {
   readonly id: string;
   readonly weight: number | null;
@@ -12,6 +13,25 @@ export interface Candidate {
   readonly tpm: number | null;
   /** Requests in flight right now (a stream counts until its last byte). */
   readonly inFlight: number;
+  /** Requests counted in the current 60-second usage window. */
+  readonly windowRequests: number;
+  /** Tokens (prompt + completion) counted in the current 60-second usage window. */
+  readonly windowTokens: number;
+  /**
+   * Mean of recent latency samples, seconds per output token (raw seconds when a response
+   * reported no tokens), as LiteLLM's lowest_latency keeps them; null with no samples.
+   */
+  readonly latencyScore: number | null;
+  /** Mean of recent time-to-first-token samples (streams), seconds per output token; null with none. */
+  readonly ttftScore: number | null;
+  /** `ctx.now` of the newest latency sample; null with none (lets a picker expire stale data). */
+  readonly latencyUpdatedAt: number | null;
+  /** Peak-EWMA of request latency in ms (jumps up to a slow sample, decays toward fast ones); null with none. */
+  readonly ewmaMs: number | null;
+  /** `ctx.now` when `ewmaMs` was last updated; null with none. */
+  readonly ewmaUpdatedAt: number | null;
+  /** Input + output cost per token, USD. */
+  readonly costPerToken: number;
 }
 
 export interface PickContext {
@@ -19,6 +39,8 @@ export interface PickContext {
   readonly now: number;
   /** Uniform in [0, 1). */
   readonly random: () => number;
+  /** The request streams (latency-based routing ranks by time to first token then). */
+  readonly stream: boolean;
 }
 
 export type Picker = <C extends Candidate>(candidates: readonly C[], ctx: PickContext) => C | null;

@@ -1,0 +1,69 @@
+/**
+ * The strategy registry: LiteLLM's `router_settings.routing_strategy` names plus our own
+ * `peak-ewma`, each mapped to its picker.
+ */
+import { costBased } from './cost-based.js';
+import { createLatencyBased } from './latency-based.js';
+import { leastBusy } from './least-busy.js';
+import { peakEwma } from './peak-ewma.js';
+import { simpleShuffle } from './simple-shuffle.js';
+import type { Picker } from './types.js';
+import { usageBased } from './usage-based.js';
+
+export type StrategyName =
+  | 'simple-shuffle'
+  | 'least-busy'
+  | 'usage-based-routing'
+  | 'usage-based-routing-v2'
+  | 'latency-based-routing'
+  | 'cost-based-routing'
+  | 'peak-ewma';
+
+export const strategyNames: readonly StrategyName[] = Object.freeze([
+  'simple-shuffle',
+  'least-busy',
+  'usage-based-routing',
+  'usage-based-routing-v2',
+  'latency-based-routing',
+  'cost-based-routing',
+  'peak-ewma',
+] as const);
+
+/** LiteLLM `router_settings.routing_strategy_args`, for the strategies that take any. */
+export interface StrategyArgs {
+  /** `lowest_latency_buffer` (latency-based-routing): fraction above the best score still picked. Default 0. */
+  readonly lowestLatencyBuffer?: number;
+  /** `ttl` in seconds (latency-based-routing): latency samples older than this are ignored. Default 3600. */
+  readonly ttlSeconds?: number;
+}
+
+/** The picker for a strategy. Throws RangeError for out-of-range args (config validation should catch them first). */
+export function createPicker(name: StrategyName, args: StrategyArgs = {}): Picker {
+  switch (name) {
+    case 'simple-shuffle':
+      return simpleShuffle;
+    case 'least-busy':
+      return leastBusy;
+    // v1 and v2 differ in how usage is counted and limits applied (the actor's job), not in ranking.
+    case 'usage-based-routing':
+    case 'usage-based-routing-v2':
+      return usageBased;
+    case 'latency-based-routing':
+      return createLatencyBased({
+        bufferFraction: args.lowestLatencyBuffer,
+        ttlMs: args.ttlSeconds === undefined ? undefined : args.ttlSeconds * 1000,
+      });
+    case 'cost-based-routing':
+      return costBased;
+    case 'peak-ewma':
+      return peakEwma;
+    default: {
+      const unknown: never = name;
+      throw new RangeError(`unknown routing strategy ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export { costBased, createLatencyBased, leastBusy, peakEwma, simpleShuffle, usageBased };
+export { updatePeakEwma } from './peak-ewma.js';
+export type { Candidate, PickContext, Picker } from './types.js';
