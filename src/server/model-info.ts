@@ -1,0 +1,252 @@
+/**
+ * Bodies of LiteLLM's model-information endpoints, as JSON strings: `GET /model/info`
+ * (`/v1/model/info`) and `GET /model_group/info` (`/v1/model_group/info`). Pure functions of
+ * the frozen config; the unfiltered bodies are built once per config.
+ *
+ * Nothing secret ever leaves: `litellm_params` and `model_info` lose every key-like field and
+ * `extra_headers`, URLs lose their user-info and key-like query parameters, and any string that
+ * still holds a secret the loader collected is cut. LiteLLM removes a fixed list of keys and
+ * masks the rest (`remove_sensitive_info_from_deployment`); we remove, never mask.
+ */
+import type { DeploymentConfig, JsonObject, JsonValue, ProxyConfig } from '../config/types.js';
+import { resolveProvider } from '../providers/index.js';
+import { ModelNames } from '../router/model-names.js';
+
+export interface InfoBody {
+  readonly status: number;
+  readonly body: string;
+}
+
+interface Cached {
+  readonly names: ModelNames;
+  modelInfo?: string;
+  groupInfo?: string;
+}
+
+const perConfig = new WeakMap<ProxyConfig, Cached>();
+
+function cached(config: ProxyConfig): Cached {
+  let c = perConfig.get(config);
+  if (c === undefined) {
+    c = { names: new ModelNames(config) };
+    perConfig.set(config, c);
+  }
+  return c;
+}
+
+// --- /model/info -----------------------------------------------------------------------
+
+/**
+ * `{"data":[{model_name, litellm_params, model_info}...]}`, one entry per deployment, grouped
+ * by listed name: non-hidden aliases first (their deployments repeated under the alias, as
+ * LiteLLM's `get_model_list` does), then each group. `modelId` (`?litellm_model_id=`) selects
+ * one deployment; an unknown id is LiteLLM's 400.
+ */
+export function modelInfoBody(config: ProxyConfig, opts: { modelId?: string }): InfoBody {
+  if (opts.modelId !== undefined) {
+    const d = config.deployments.find((x) => x.id === opts.modelId);
+    if (d === undefined) {
+      return { status: 400, body: JSON.stringify({ detail: { error: `Model id = ${opts.modelId} not found on litellm proxy` } }) };
+    }
+    return { status: 200, body: JSON.stringify({ data: [deploymentInfo(config, d, d.group)] }) };
+  }
+  const c = cached(config);
+  c.modelInfo ??= JSON.stringify({
+    data: c.names.listed().flatMap((name) => servedBy(config, c.names, name).map((d) => deploymentInfo(config, d, name))),
+  });
+  return { status: 200, body: c.modelInfo };
+}
+
+function deploymentInfo(config: ProxyConfig, d: DeploymentConfig, modelName: string): JsonObject {
+  const params = clean(d.litellmParams, config.secrets);
+  const configured = clean(d.modelInfo, config.secrets);
+  const info: JsonObject = { id: d.id, db_model: false };
+  for (const [k, v] of Object.entries(configured)) if (k !== 'id' && k !== 'db_model') setOwn(info, k, v);
+  // Custom pricing may be written in litellm_params (LiteLLM reads it there for cost routing).
+  for (const k of ['input_cost_per_token', 'output_cost_per_token']) {
+    const v = numberOf(d.litellmParams[k]);
+    if (!Object.hasOwn(info, k) && v !== null) info[k] = v;
+  }
+  return { model_name: modelName, litellm_params: params, model_info: info };
+}
+
+/** The deployments a listed name stands for: a group's, or the ones its alias resolves to. */
+function servedBy(config: ProxyConfig, names: ModelNames, name: string): readonly DeploymentConfig[] {
+  const r = names.resolve(name);
+  if (r === null) return [];
+  const group = config.groups.get(r.group) ?? [];
+  return r.deploymentId === null ? group : group.filter((d) => d.id === r.deploymentId).slice(0, 1);
+}
+
+// --- /model_group/info -----------------------------------------------------------------
+
+/**
+ * `{"data":[ModelGroupInfo...]}`: one entry per group and per non-hidden alias (named by the
+ * alias, describing its target), in /v1/models order. `modelGroup` (`?model_group=`) keeps
+ * only that name; an unknown or hidden name gives `{"data":[]}`, as in LiteLLM.
+ */
+export function modelGroupInfoBody(config: ProxyConfig, opts: { modelGroup?: string }): InfoBody {
+  const c = cached(config);
+  if (opts.modelGroup !== undefined) {
+    const name = opts.modelGroup;
+    const listed = c.names.listed().includes(name);
+    const data = listed ? [groupInfo(name, servedBy(config, c.names, name))] : [];
+    return { status: 200, body: JSON.stringify({ data }) };
+  }
+  c.groupInfo ??= JSON.stringify({ data: c.names.listed().map((name) => groupInfo(name, servedBy(config, c.names, name))) });
+  return { status: 200, body: c.groupInfo };
+}
+
+/** LiteLLM `Router._set_model_group_info`: sums for tpm/rpm, maxima for limits and prices, OR for capabilities. */
+function groupInfo(name: string, deployments: readonly DeploymentConfig[]): JsonObject {
+  const providers: string[] = [];
+  let maxInput: number | null = null;
+  let maxOutput: number | null = null;
+  let inputCost: number | null = null;
+  let outputCost: number | null = null;
+  let mode: string | null = null;
+  let tpm: number | null = null;
+  let rpm: number | null = null;
+  const supports: Record<(typeof capabilities)[number], boolean> = {
+    supports_function_calling: false,
+    supports_vision: false,
+    supports_parallel_function_calling: false,
+    supports_reasoning: false,
+    supports_web_search: false,
+    supports_url_context: false,
+  };
+  for (const d of deployments) {
+    const p = providerOf(d);
+    if (p !== null && !providers.includes(p)) providers.push(p);
+    const mi = d.modelInfo;
+    maxInput = max(maxInput, numberOf(mi.max_input_tokens));
+    maxOutput = max(maxOutput, numberOf(mi.max_output_tokens) ?? numberOf(mi.max_tokens));
+    inputCost = max(inputCost, numberOf(mi.input_cost_per_token) ?? numberOf(d.litellmParams.input_cost_per_token));
+    outputCost = max(outputCost, numberOf(mi.output_cost_per_token) ?? numberOf(d.litellmParams.output_cost_per_token));
+    // LiteLLM overwrites the mode with each deployment that sets one: the last wins.
+    if (typeof mi.mode === 'string' && mi.mode !== '') mode = mi.mode;
+    if (d.tpm !== null) tpm = (tpm ?? 0) + d.tpm;
+    if (d.rpm !== null) rpm = (rpm ?? 0) + d.rpm;
+    for (const k of capabilities) if (mi[k] === true) supports[k] = true;
+  }
+  return {
+    model_group: name,
+    providers,
+    max_input_tokens: maxInput,
+    max_output_tokens: maxOutput,
+    input_cost_per_token: inputCost,
+    output_cost_per_token: outputCost,
+    mode: mode ?? 'chat',
+    tpm,
+    rpm,
+    ...supports,
+    is_public_model_group: true,
+  };
+}
+
+const capabilities = [
+  'supports_function_calling', 'supports_vision', 'supports_parallel_function_calling', 'supports_reasoning',
+  'supports_web_search', 'supports_url_context',
+] as const;
+
+/** LiteLLM's provider prefix (`openai`, `azure`, `hosted_vllm`, ...); a mock reports the prefix of its model string. */
+function providerOf(d: DeploymentConfig): string | null {
+  const r = resolveProvider(d.model);
+  if (r.ok) return r.prefix;
+  const slash = d.model.indexOf('/');
+  return slash > 0 ? d.model.slice(0, slash) : null;
+}
+
+function max(a: number | null, b: number | null): number | null {
+  if (b === null) return a;
+  return a === null || b > a ? b : a;
+}
+
+/** A number, or a numeric string as LiteLLM would cast it; anything else is unset. */
+function numberOf(v: JsonValue | undefined): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(v)) return Number(v);
+  return null;
+}
+
+// --- secrets ---------------------------------------------------------------------------
+
+const secretName = /key|secret|token|password|credential|auth/i;
+/** Token counts and per-token prices (`max_tokens`, `input_cost_per_token`) are not credentials. */
+const tokenCount = /tokens|per_token|token_cost|token_count/i;
+/** Header maps hold credentials under any name (`api-key`, `x-goog-...`), so they go whole. */
+const headerMaps = new Set(['extra_headers', 'headers']);
+/** Below this length a secret is only cut when it is the whole value: it could be an ordinary word. */
+const MIN_SCRUB_LENGTH = 6;
+const REDACTED = '[redacted]';
+
+function isSecretName(name: string): boolean {
+  if (headerMaps.has(name.toLowerCase())) return true;
+  if (!secretName.test(name)) return false;
+  const withoutCounts = name.replace(new RegExp(tokenCount.source, 'gi'), '');
+  return secretName.test(withoutCounts);
+}
+
+/** A copy of `obj` with secret-named keys removed at every depth and secret values cut. */
+function clean(obj: JsonObject, secrets: readonly string[]): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (isSecretName(k)) continue;
+    const c = cleanValue(v, secrets);
+    if (c !== undefined) setOwn(out, k, c);
+  }
+  return out;
+}
+
+function cleanValue(v: JsonValue, secrets: readonly string[]): JsonValue | undefined {
+  if (typeof v === 'string') return cleanString(v, secrets);
+  if (Array.isArray(v)) {
+    const out: JsonValue[] = [];
+    for (const x of v) {
+      const c = cleanValue(x, secrets);
+      if (c !== undefined) out.push(c);
+    }
+    return out;
+  }
+  if (v !== null && typeof v === 'object') return clean(v, secrets);
+  return v;
+}
+
+/** undefined: the value is a secret and is dropped. */
+function cleanString(s: string, secrets: readonly string[]): string | undefined {
+  let out = /^https?:\/\//i.test(s) ? cleanUrl(s) : s;
+  for (const secret of secrets) {
+    if (out === secret) return undefined;
+    // secrets is sorted longest first, so a shorter secret never leaves part of a longer one.
+    if (secret.length >= MIN_SCRUB_LENGTH && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
+
+/** `https://user:pass@host/...?api-key=x` → `https://host/...`: credentials in URLs are still credentials. */
+function cleanUrl(s: string): string {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return s;
+  }
+  let changed = false;
+  if (u.username !== '' || u.password !== '') {
+    u.username = '';
+    u.password = '';
+    changed = true;
+  }
+  for (const name of [...u.searchParams.keys()]) {
+    if (secretName.test(name) || /^(sig|signature|code)$/i.test(name)) {
+      u.searchParams.delete(name);
+      changed = true;
+    }
+  }
+  return changed ? u.toString() : s;
+}
+
+function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  // A key named `__proto__` must stay an own data property.
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
