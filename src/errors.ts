@@ -9,6 +9,7 @@ export const errors = {
   INVALID_JSON: { status: 400, type: 'invalid_request_error' },
   INVALID_REQUEST: { status: 400, type: 'invalid_request_error' },
   MODEL_NOT_FOUND: { status: 400, type: 'invalid_request_error' },
+  CONTEXT_WINDOW_EXCEEDED: { status: 400, type: 'invalid_request_error' },
   UNAUTHORIZED: { status: 401, type: 'auth_error' },
   ROUTE_NOT_FOUND: { status: 404, type: 'invalid_request_error' },
   METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error' },

@@ -181,14 +181,33 @@ for (const c of strategyCases) {
   });
 }
 
-test('routing_strategy: absent or simple-shuffle is simple-shuffle; known LiteLLM ones warn', () => {
+const knownStrategies = [
+  'simple-shuffle', 'least-busy', 'usage-based-routing', 'usage-based-routing-v2', 'latency-based-routing', 'cost-based-routing', 'peak-ewma',
+] as const;
+for (const name of knownStrategies) {
+  test(`routing_strategy: ${name} loads without a warning`, () => {
+    const cfg = load(`
+    router_settings:
+      routing_strategy: ${name}
+  `);
+    assert.equal(cfg.router.routingStrategy, name);
+    assert.ok(!cfg.warnings.some((w) => w.includes('routing_strategy')));
+  });
+}
+
+test('routing_strategy: absent is simple-shuffle; args, pre-call checks and parallel default are read', () => {
   assert.equal(load('model_list: []').router.routingStrategy, 'simple-shuffle');
   const cfg = load(`
     router_settings:
       routing_strategy: latency-based-routing
+      routing_strategy_args: { lowest_latency_buffer: 0.5, ttl: 120 }
+      enable_pre_call_checks: true
+      default_max_parallel_requests: 8
   `);
-  assert.equal(cfg.router.routingStrategy, 'simple-shuffle');
-  assert.ok(cfg.warnings.includes('router_settings.routing_strategy: "latency-based-routing" is not implemented yet; using simple-shuffle'));
+  assert.deepEqual(cfg.router.routingStrategyArgs, { lowestLatencyBuffer: 0.5, ttlSeconds: 120 });
+  assert.equal(cfg.router.enablePreCallChecks, true);
+  assert.equal(cfg.router.defaultMaxParallelRequests, 8);
+  assert.deepEqual(cfg.warnings, []);
 });
 
 const invalidEntries: readonly { name: string; yaml: string; path: string; message: RegExp }[] = [

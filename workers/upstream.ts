@@ -10,6 +10,7 @@ import { Agent, request, errors as undiciErrors } from 'undici';
 import { buildUpstreamBody } from '../src/providers/index.js';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
 import { readUsage, SseRestamper } from '../src/upstream/sse.js';
+import { countPromptTokens } from '../src/upstream/tokens.js';
 import {
   ABORT_CHANNEL,
   type CallResult,
@@ -64,6 +65,11 @@ if (!isMainThread) {
     if (typeof id === 'number') abort(id);
   };
   channel.unref();
+}
+
+/** Prompt tokens of a request body, for the context-window pre-call check. */
+export async function countTokens(task: { body: ArrayBuffer; model: string }): Promise<number> {
+  return countPromptTokens(JSON.parse(decoder.decode(task.body)) as Record<string, unknown>, task.model);
 }
 
 /** Readiness probe: resolves once this thread has loaded the module. */

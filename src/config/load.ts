@@ -12,9 +12,11 @@ import {
 import { deploymentId, PyFloat, pyStr } from './deployment-id.js';
 import { resolveEnvRefs, type EnvRef } from './env-refs.js';
 import type {
-  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ProxyConfig, RouterSettings, ServerSettings,
+  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ModelGroupAlias, ProxyConfig, RouterSettings,
+  ServerSettings,
 } from './types.js';
 import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
+import { strategyNames, type StrategyArgs } from '../router/strategies/index.js';
 
 export type LoadResult = { ok: true; config: ProxyConfig } | { ok: false; problems: ConfigProblem[] };
 
@@ -25,17 +27,14 @@ type SettingsSection = 'router_settings' | 'litellm_settings' | 'general_setting
  * "not implemented yet" warning at load; implementing a setting means adding its name here.
  */
 export const implementedSettings: Readonly<Record<SettingsSection, readonly string[]>> = {
-  router_settings: ['routing_strategy', 'timeout', 'stream_timeout'],
+  router_settings: [
+    'routing_strategy', 'routing_strategy_args', 'timeout', 'stream_timeout', 'model_group_alias',
+    'enable_pre_call_checks', 'default_max_parallel_requests',
+  ],
   litellm_settings: ['request_timeout'],
   // graceful_shutdown_seconds is ours, not LiteLLM's.
   general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds'],
 };
-
-const implementedStrategies: readonly RouterSettings['routingStrategy'][] = ['simple-shuffle'];
-/** LiteLLM's other `routing_strategy` values: accepted, with a warning, until we implement them. */
-const pendingStrategies: readonly string[] = [
-  'least-busy', 'usage-based-routing', 'usage-based-routing-v2', 'latency-based-routing', 'cost-based-routing',
-];
 
 const knownSections = ['model_list', 'litellm_settings', 'router_settings', 'general_settings', 'environment_variables', 'include'];
 
@@ -123,6 +122,8 @@ class Loader {
   readonly #env: Record<string, string | undefined>;
   readonly #exported = new Map<string, string>();
   readonly #secrets = new Set<string>();
+  /** `model_name` of every model_list entry, served or skipped, to tell a typo from a skipped group. */
+  readonly #entryNames = new Set<string>();
 
   constructor(
     private readonly src: YamlSource,
@@ -160,9 +161,13 @@ class Loader {
     }
 
     const routingStrategy = this.#routingStrategy(router);
+    const routingStrategyArgs = this.#strategyArgs(router);
+    const enablePreCallChecks = this.#boolean('router_settings.enable_pre_call_checks', get(router, 'enable_pre_call_checks'));
+    const defaultMaxParallelRequests = this.#number('router_settings.default_max_parallel_requests', get(router, 'default_max_parallel_requests'), rules.positiveCount);
     const defaults = this.#defaultTimeouts(router, litellm);
     const server = this.#server(general);
     const deployments = this.#deployments(get(root, 'model_list'), defaults);
+    const aliases = this.#aliases(router, deployments);
 
     if (this.#problems.length > 0) {
       // Reading order: file-level problems first, then by line (sort is stable within a line).
@@ -184,7 +189,8 @@ class Loader {
       source: this.source,
       deployments,
       groups,
-      router: { routingStrategy, raw: router },
+      aliases,
+      router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, defaultMaxParallelRequests, raw: router },
       server,
       litellmSettings: litellm,
       generalSettings: general,
@@ -238,16 +244,37 @@ class Loader {
       this.#problem(path, `must be a string, got ${this.#got(path, v)}`);
       return 'simple-shuffle';
     }
-    const implemented = implementedStrategies.find((s) => s === v);
-    if (implemented !== undefined) return implemented;
-    if (pendingStrategies.includes(v)) {
-      this.#warnings.push(`${path}: "${v}" is not implemented yet; using simple-shuffle`);
-      return 'simple-shuffle';
-    }
-    const known = [...implementedStrategies, ...pendingStrategies];
-    const hint = suggest(v, known);
-    this.#problem(path, `unknown strategy ${JSON.stringify(v)}; ${hint !== null ? `did you mean "${hint}"?` : `expected one of ${known.join(', ')}`}`);
+    const known = strategyNames.find((s) => s === v);
+    if (known !== undefined) return known;
+    const hint = suggest(v, strategyNames);
+    this.#problem(path, `unknown strategy ${JSON.stringify(v)}; ${hint !== null ? `did you mean "${hint}"?` : `expected one of ${strategyNames.join(', ')}`}`);
     return 'simple-shuffle';
+  }
+
+  /** `routing_strategy_args`: LiteLLM's latency-based keys `lowest_latency_buffer` and `ttl` (seconds). */
+  #strategyArgs(router: JsonObject): StrategyArgs {
+    const path = 'router_settings.routing_strategy_args';
+    const v = get(router, 'routing_strategy_args');
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.#problem(path, `must be a mapping, got ${this.#got(path, v)}`);
+      return {};
+    }
+    const args = v as JsonObject;
+    const buffer = this.#number(`${path}.lowest_latency_buffer`, get(args, 'lowest_latency_buffer'), rules.weight);
+    const ttl = this.#number(`${path}.ttl`, get(args, 'ttl'), rules.seconds);
+    for (const k of Object.keys(args)) {
+      if (k !== 'lowest_latency_buffer' && k !== 'ttl') this.#warnings.push(`${path}.${k}: not implemented yet; ignored`);
+    }
+    return { ...(buffer !== null ? { lowestLatencyBuffer: buffer } : {}), ...(ttl !== null ? { ttlSeconds: ttl } : {}) };
+  }
+
+  #boolean(path: string, v: JsonValue | undefined): boolean {
+    if (v === undefined || v === null) return false;
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+    this.#problem(path, `must be true or false, got ${this.#got(path, v)}`);
+    return false;
   }
 
   /** LiteLLM's chain: deployment → router_settings.timeout → litellm_settings.request_timeout → REQUEST_TIMEOUT → 6000 s. */
@@ -290,6 +317,98 @@ class Loader {
     };
   }
 
+  // --- model_group_alias ----------------------------------------------------------------
+
+  /**
+   * LiteLLM rewrites an alias to its target, then resolves the target like any request: model
+   * group, deployment id, wildcard pattern, `litellm_params.model` (router.py
+   * `_common_checks_available_deployment`). A target none of those serves is a typo, refused
+   * here rather than answered with "Invalid model name" on every request.
+   */
+  #aliases(router: JsonObject, deployments: readonly DeploymentConfig[]): Map<string, ModelGroupAlias> {
+    const out = new Map<string, ModelGroupAlias>();
+    const path = 'router_settings.model_group_alias';
+    const raw = get(router, 'model_group_alias');
+    if (isUnset(raw)) return out;
+    if (!isObject(raw)) {
+      this.#problem(path, `must be a mapping of alias: model group (or alias: {model: <group>, hidden: true}), got ${this.#got(path, raw)}`);
+      return out;
+    }
+    const groups = new Set(deployments.map((d) => d.group));
+    const ids = new Set(deployments.map((d) => d.id));
+    const models = new Set(deployments.map((d) => d.model));
+    const wildcards = [...groups].filter((g) => g.includes('*'));
+    for (const [alias, value] of Object.entries(raw)) {
+      const p = joinKey(path, alias);
+      const parsed = this.#alias(p, value);
+      if (parsed === null) continue;
+      const target = parsed.group;
+      if (alias.trim() === '') {
+        this.#problem(p, 'an alias name must not be empty');
+        continue;
+      }
+      if (groups.has(alias)) {
+        this.#problem(p, `"${alias}" is already a model group; an alias cannot shadow it (rename the alias or the group)`);
+        continue;
+      }
+      if (alias.includes('*')) {
+        this.#warnings.push(`${this.#at(p)}: wildcard aliases are not implemented; the alias matches only the literal name "${alias}"`);
+      }
+      if (groups.has(target)) {
+        out.set(alias, parsed);
+        continue;
+      }
+      if (this.#entryNames.has(target)) {
+        // The compat configs alias groups whose providers we skip; that must not stop the load.
+        this.#warnings.push(`${this.#at(p)}: points to group "${target}", whose deployments were all skipped; alias ignored`);
+        continue;
+      }
+      if (ids.has(target) || models.has(target) || wildcards.some((w) => globMatches(w, target))) {
+        out.set(alias, parsed);
+        continue;
+      }
+      const chained = get(raw, target);
+      if (chained !== undefined) {
+        const next = typeof chained === 'string' ? chained : isObject(chained) ? get(chained, 'model') : undefined;
+        const hint = typeof next === 'string' ? `; point it at "${next}" instead` : '';
+        this.#problem(p, `points to "${target}", which is itself an alias; aliases do not chain${hint}`);
+        continue;
+      }
+      const close = closeName(target, [...groups]);
+      this.#problem(p, `points to group "${target}", which no deployment defines${close === null ? '' : `; did you mean "${close}"?`}`);
+    }
+    return out;
+  }
+
+  /** `"group"` or `{model: "group", hidden: true}` (LiteLLM's `RouterModelGroupAliasItem`). */
+  #alias(p: string, v: JsonValue): ModelGroupAlias | null {
+    if (typeof v === 'string' && v !== '') return { group: v, hidden: false };
+    if (!isObject(v)) {
+      this.#problem(p, `must name a model group, or be a mapping {model: <group>, hidden: true|false}; got ${this.#got(p, v)}`);
+      return null;
+    }
+    const mp = joinKey(p, 'model');
+    const model = get(v, 'model');
+    if (typeof model !== 'string' || model === '') {
+      this.#problem(mp, isUnset(model) && !this.#envRefs.has(mp) ? 'is required (the model group the alias stands for)' : `must be a non-empty string, got ${this.#got(mp, model)}`);
+      return null;
+    }
+    const hp = joinKey(p, 'hidden');
+    const hiddenRaw = get(v, 'hidden');
+    let hidden = false;
+    if (!isUnset(hiddenRaw)) {
+      if (typeof hiddenRaw !== 'boolean') {
+        this.#problem(hp, `must be true or false, got ${this.#got(hp, hiddenRaw)}`);
+        return null;
+      }
+      hidden = hiddenRaw;
+    }
+    for (const k of Object.keys(v)) {
+      if (k !== 'model' && k !== 'hidden') this.#warnings.push(`${this.#at(joinKey(p, k))}: unknown key (an alias takes model and hidden); ignored`);
+    }
+    return { group: model, hidden };
+  }
+
   // --- deployments ----------------------------------------------------------------------
 
   #deployments(raw: JsonValue | undefined, defaults: Defaults): DeploymentConfig[] {
@@ -303,6 +422,8 @@ class Loader {
     const out: DeploymentConfig[] = [];
     const byId = new Map<string, number>();
     resolved.forEach((entry, i) => {
+      const name = isObject(entry) ? get(entry, 'model_name') : undefined;
+      if (typeof name === 'string' && name !== '') this.#entryNames.add(name);
       const d = this.#deployment(entry, i, defaults);
       if (d === null) return;
       const first = byId.get(d.id);
@@ -717,6 +838,35 @@ function isHttpUrl(s: string): boolean {
 
 function toMs(seconds: number): number {
   return Math.max(1, Math.round(seconds * 1000));
+}
+
+/**
+ * Full match of a `model_name` wildcard pattern (`*` = any text, possibly empty). Leftmost
+ * placement of each middle literal is optimal for a yes/no answer, so this never backtracks.
+ */
+function globMatches(pattern: string, text: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === text;
+  const first = parts[0] ?? '';
+  const last = parts[parts.length - 1] ?? '';
+  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  const end = text.length - last.length;
+  let at = first.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i] ?? '';
+    const found = text.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+/** A did-you-mean for a name: only one a few edits away relative to its length, so short names get no wild guesses. */
+function closeName(input: string, names: readonly string[]): string | null {
+  const s = suggest(input, names);
+  if (s === null) return null;
+  const d = editDistance(input.toLowerCase(), s.toLowerCase());
+  return d <= Math.max(1, Math.floor(Math.min(input.length, s.length) / 3)) ? s : null;
 }
 
 /** Closest known name: equal once `_`→`-` and case are normalised, else within edit distance 3. */

@@ -3,6 +3,7 @@
  * Built once by `loadConfig` (config/load.ts); never mutated afterwards.
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
+import type { StrategyArgs, StrategyName } from '../router/strategies/index.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -49,7 +50,13 @@ export interface DeploymentConfig {
 }
 
 export interface RouterSettings {
-  readonly routingStrategy: 'simple-shuffle';
+  readonly routingStrategy: StrategyName;
+  /** `routing_strategy_args` (latency-based: `lowest_latency_buffer`, `ttl` seconds). */
+  readonly routingStrategyArgs: StrategyArgs;
+  /** `enable_pre_call_checks`: skip deployments whose context window is too small for the prompt. */
+  readonly enablePreCallChecks: boolean;
+  /** `default_max_parallel_requests`: concurrency cap for deployments without their own; null = none. */
+  readonly defaultMaxParallelRequests: number | null;
   /** The whole `router_settings` mapping as resolved, for settings later code reads. */
   readonly raw: JsonObject;
 }
@@ -62,6 +69,18 @@ export interface ServerSettings {
   readonly shutdownGraceMs: number;
 }
 
+/** One `router_settings.model_group_alias` entry. */
+export interface ModelGroupAlias {
+  /**
+   * The name the alias stands for, as written: a model group (wildcard groups included), or a
+   * name LiteLLM would still route after rewriting the alias — one a wildcard group serves, a
+   * deployment id, or a deployment's `litellm_params.model`. Aliases do not chain.
+   */
+  readonly group: string;
+  /** Hidden aliases route but are not listed by /v1/models, /model/info or /model_group/info. */
+  readonly hidden: boolean;
+}
+
 export interface ProxyConfig {
   /** File path the config came from, for messages. */
   readonly source: string;
@@ -69,6 +88,8 @@ export interface ProxyConfig {
   readonly deployments: readonly DeploymentConfig[];
   /** Model groups in order of first appearance. */
   readonly groups: ReadonlyMap<string, readonly DeploymentConfig[]>;
+  /** `router_settings.model_group_alias`, in config order; every target is known to route. */
+  readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
   readonly router: RouterSettings;
   readonly server: ServerSettings;
   /** `litellm_settings` as resolved. */

@@ -2,20 +2,30 @@
  * One actor per model group: the only writer of its deployments' state. Every change is a
  * synchronous method call on the main thread (`acquire`, `Lease.done`), never split by an
  * await, so there is no interleaving to reason about.
+ *
+ * Eligibility is decided here, once, before the picker runs: cooldown, rpm/tpm windows,
+ * concurrency caps, an explicit deployment, and the priority tier (`order`). Pickers only rank.
  */
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
+import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate, PickContext, Picker } from './strategies/types.js';
+import { UsageWindow } from './usage-window.js';
 
 /** How an attempt ended. A closed union: every path through a lease ends in exactly one. */
 export type Outcome =
-  | { readonly kind: 'ok'; readonly latencyMs: number; readonly usage: Usage | null }
+  | { readonly kind: 'ok'; readonly latencyMs: number; readonly usage: Usage | null; readonly ttftMs?: number }
   | { readonly kind: 'upstream-error'; readonly status: number; readonly retryAfterMs: number | null }
   | { readonly kind: 'timeout'; readonly phase: 'first-byte' | 'between-chunks' | 'total' }
   | { readonly kind: 'connect-error'; readonly message: string }
   /** Never counts against the deployment. */
   | { readonly kind: 'client-aborted' };
+
+/** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
+const LATENCY_SAMPLES = 10;
+/** LiteLLM appends a 1000 s sample when a deployment times out, so it drops to the back. */
+const TIMEOUT_PENALTY_S = 1000;
 
 export class DeploymentState implements Candidate {
   readonly cfg: DeploymentConfig;
@@ -23,26 +33,48 @@ export class DeploymentState implements Candidate {
   readonly weight: number | null;
   readonly rpm: number | null;
   readonly tpm: number | null;
+  /** Priority tier; deployments without `order` come after every ordered tier. */
+  readonly order: number;
+  /** Concurrency cap (`max_parallel_requests`, else the router default); null = none. */
+  readonly maxParallel: number | null;
+  readonly costPerToken: number;
   /** Upstream URL and headers per endpoint; null for mock deployments. */
   readonly targets: Readonly<Record<Endpoint, UpstreamTarget>> | null;
   /** `x-litellm-model-id`, `x-litellm-model-api-base` as flat header pairs, computed once. */
   readonly responseHeaders: readonly string[];
   /** Label for messages and logs: never contains a key. */
   readonly label: string;
+  readonly window = new UsageWindow();
 
   inFlight = 0;
   successes = 0;
   failures = 0;
-  /** Exponentially weighted latency of successful attempts, ms; null until the first one. */
-  latencyEwmaMs: number | null = null;
-  tokens = 0;
+  /** Epoch ms until which the deployment is cooling down (0 = not cooling). */
+  cooldownUntil = 0;
+  // Candidate fields the actor refreshes before each pick.
+  windowRequests = 0;
+  windowTokens = 0;
+  latencyScore: number | null = null;
+  ttftScore: number | null = null;
+  latencyUpdatedAt: number | null = null;
+  ewmaMs: number | null = null;
+  ewmaUpdatedAt: number | null = null;
+  readonly #latency: number[] = [];
+  readonly #ttft: number[] = [];
 
-  constructor(cfg: DeploymentConfig, targets: Readonly<Record<Endpoint, UpstreamTarget>> | null) {
+  constructor(
+    cfg: DeploymentConfig,
+    targets: Readonly<Record<Endpoint, UpstreamTarget>> | null,
+    opts: { costPerToken: number; defaultMaxParallel: number | null },
+  ) {
     this.cfg = cfg;
     this.id = cfg.id;
     this.weight = cfg.weight;
     this.rpm = cfg.rpm;
     this.tpm = cfg.tpm;
+    this.order = cfg.order ?? Number.POSITIVE_INFINITY;
+    this.maxParallel = cfg.maxParallelRequests ?? opts.defaultMaxParallel;
+    this.costPerToken = opts.costPerToken;
     this.targets = targets;
     const apiBase = cfg.apiBase === null ? '' : cfg.apiBase.split('?')[0]!;
     this.responseHeaders = apiBase === ''
@@ -50,6 +82,61 @@ export class DeploymentState implements Candidate {
       : ['x-litellm-model-id', cfg.id, 'x-litellm-model-api-base', apiBase];
     this.label = `${cfg.group}/${cfg.id.length > 16 ? cfg.id.slice(0, 12) : cfg.id}`;
   }
+
+  /** Why this deployment cannot take a request now, or null when it can. */
+  blockedBy(now: number): 'cooldown' | 'rpm' | 'tpm' | 'parallel' | null {
+    if (this.cooldownUntil > now) return 'cooldown';
+    this.windowRequests = this.window.requests(now);
+    this.windowTokens = this.window.tokens(now);
+    if (this.rpm !== null && this.windowRequests >= this.rpm) return 'rpm';
+    if (this.tpm !== null && this.windowTokens >= this.tpm) return 'tpm';
+    if (this.maxParallel !== null && this.inFlight >= this.maxParallel) return 'parallel';
+    return null;
+  }
+
+  /** Milliseconds until this deployment's rpm/tpm window frees capacity. */
+  msUntilCapacity(now: number): number {
+    let ms = 0;
+    if (this.rpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.rpm, now, 'requests'));
+    if (this.tpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.tpm, now, 'tokens'));
+    return ms;
+  }
+
+  recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
+    this.successes++;
+    const tokens = usage?.completionTokens ?? 0;
+    // LiteLLM ranks by seconds per output token (raw seconds when no tokens were reported).
+    pushSample(this.#latency, tokens > 0 ? latencyMs / 1000 / tokens : latencyMs / 1000);
+    this.latencyScore = mean(this.#latency);
+    if (ttftMs !== undefined) {
+      pushSample(this.#ttft, tokens > 0 ? ttftMs / 1000 / tokens : ttftMs / 1000);
+      this.ttftScore = mean(this.#ttft);
+    }
+    this.latencyUpdatedAt = now;
+    this.ewmaMs = updatePeakEwma(this.ewmaMs, this.ewmaUpdatedAt, latencyMs, now);
+    this.ewmaUpdatedAt = now;
+    if (usage) this.window.add(now, 0, usage.totalTokens);
+  }
+
+  recordTimeout(now: number, elapsedMs: number): void {
+    pushSample(this.#latency, TIMEOUT_PENALTY_S);
+    this.latencyScore = mean(this.#latency);
+    this.latencyUpdatedAt = now;
+    this.ewmaMs = updatePeakEwma(this.ewmaMs, this.ewmaUpdatedAt, Math.max(elapsedMs, (this.ewmaMs ?? 0) * 2), now);
+    this.ewmaUpdatedAt = now;
+  }
+}
+
+/** Keeps the newest samples (LiteLLM keeps the oldest 9 once full, which freezes the average). */
+function pushSample(samples: number[], v: number): void {
+  if (samples.length >= LATENCY_SAMPLES) samples.shift();
+  samples.push(v);
+}
+
+function mean(xs: readonly number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
 }
 
 /** A counted request on one deployment. `done` settles it exactly once; later calls are no-ops. */
@@ -72,45 +159,148 @@ export class Lease {
     const actor = this.#actor;
     if (actor === null) return;
     this.#actor = null;
-    actor.settle(this.deployment, outcome, now);
+    actor.settle(this.deployment, outcome, now, this.startedAt);
   }
 }
 
-const EWMA_ALPHA = 0.3;
+/** What an attempt asks of the actor beyond the pick context. */
+export interface AcquireOptions {
+  /** Only this deployment may serve (the client named its id). */
+  readonly deploymentId?: string | null;
+  /** Deployments already tried by this request. */
+  readonly exclude?: ReadonlySet<string> | null;
+  /** Deployment ids that pass the pre-call checks (context window); null = all. */
+  readonly allow?: ReadonlySet<string> | null;
+}
+
+/** Why no deployment could be picked, and when to try again. */
+export interface Unavailable {
+  readonly reason: 'cooldown' | 'limits' | 'parallel' | 'none';
+  /** Milliseconds until a deployment frees up, when known. */
+  readonly retryAfterMs: number;
+  /** Deployments cooling down (ids), for the message. */
+  readonly cooling: readonly string[];
+}
+
+export interface ActorOptions {
+  /** Requests that may wait for a concurrency slot; more are refused at once. */
+  readonly maxQueue: number;
+}
 
 export class GroupActor {
   readonly name: string;
   readonly deployments: readonly DeploymentState[];
+  readonly #byId: ReadonlyMap<string, DeploymentState>;
   readonly #pick: Picker;
+  readonly #opts: ActorOptions;
+  /** Reused between picks: the eligible candidates of the best tier. */
+  readonly #eligible: DeploymentState[] = [];
+  /** Requests waiting for a concurrency slot, oldest first. */
+  #waiters: Array<() => void> = [];
 
-  constructor(name: string, deployments: readonly DeploymentState[], pick: Picker) {
+  constructor(name: string, deployments: readonly DeploymentState[], pick: Picker, opts: ActorOptions = { maxQueue: 1000 }) {
     this.name = name;
     this.deployments = deployments;
+    this.#byId = new Map(deployments.map((d) => [d.id, d]));
     this.#pick = pick;
+    this.#opts = opts;
   }
 
-  /** Picks a deployment and counts the request in flight; null when none is eligible. */
-  acquire(ctx: PickContext): Lease | null {
-    const d = this.#pick(this.deployments, ctx);
-    if (d === null) return null;
+  /** True when some deployment has an rpm or tpm, so responses carry x-ratelimit headers. */
+  get hasLimits(): boolean {
+    return this.deployments.some((d) => d.rpm !== null || d.tpm !== null);
+  }
+
+  /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
+  acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable {
+    const now = ctx.now;
+    const eligible = this.#eligible;
+    eligible.length = 0;
+    let minOrder = Number.POSITIVE_INFINITY;
+    let blockedCooldown = 0;
+    let blockedLimits = 0;
+    let blockedParallel = 0;
+    const pinned = opts.deploymentId ?? null;
+    const pool = pinned !== null ? [this.#byId.get(pinned)].filter((d): d is DeploymentState => d !== undefined) : this.deployments;
+    for (const d of pool) {
+      if (opts.exclude?.has(d.id) || (opts.allow && !opts.allow.has(d.id))) continue;
+      const why = d.blockedBy(now);
+      // A deployment named by id skips cooldown, as in LiteLLM; its limits still hold.
+      if (why === 'cooldown' && pinned === null) { blockedCooldown++; continue; }
+      if (why === 'rpm' || why === 'tpm') { blockedLimits++; continue; }
+      if (why === 'parallel') { blockedParallel++; continue; }
+      eligible.push(d);
+      if (d.order < minOrder) minOrder = d.order;
+    }
+    if (eligible.length === 0) return this.#unavailable(now, pool, blockedCooldown, blockedLimits, blockedParallel);
+    // Priority tiers: only the lowest tier with an available deployment; the rest spill over when it is exhausted.
+    if (minOrder !== Number.POSITIVE_INFINITY) {
+      let w = 0;
+      for (let i = 0; i < eligible.length; i++) if (eligible[i]!.order === minOrder) eligible[w++] = eligible[i]!;
+      eligible.length = w;
+    }
+    const d = this.#pick(eligible, ctx);
+    eligible.length = 0;
+    if (d === null) return { reason: 'none', retryAfterMs: 1000, cooling: [] };
     d.inFlight++;
-    return new Lease(this, d, ctx.now);
+    d.window.add(now, 1, 0);
+    d.windowRequests++;
+    return new Lease(this, d, now);
+  }
+
+  #unavailable(now: number, pool: readonly DeploymentState[], cooldown: number, limits: number, parallel: number): Unavailable {
+    const cooling = pool.filter((d) => d.cooldownUntil > now).map((d) => d.id);
+    if (parallel > 0) return { reason: 'parallel', retryAfterMs: 1000, cooling };
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const d of pool) {
+      const ms = d.cooldownUntil > now ? d.cooldownUntil - now : d.msUntilCapacity(now);
+      if (ms < soonest) soonest = ms;
+    }
+    const retryAfterMs = Number.isFinite(soonest) ? Math.max(soonest, 1) : 1000;
+    if (limits > 0) return { reason: 'limits', retryAfterMs, cooling };
+    if (cooldown > 0) return { reason: 'cooldown', retryAfterMs, cooling };
+    return { reason: 'none', retryAfterMs, cooling };
+  }
+
+  /**
+   * Waits (bounded) for a concurrency slot to free; resolves false when the queue is full or
+   * the wait times out. The caller then tries `acquire` again.
+   */
+  waitForSlot(timeoutMs: number): Promise<boolean> {
+    if (this.#waiters.length >= this.#opts.maxQueue) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(wake);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.#waiters.push(wake);
+    });
   }
 
   /** Called once per lease, by `Lease.done`. */
-  settle(d: DeploymentState, outcome: Outcome, _now: number): void {
+  settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number): void {
     d.inFlight--;
     switch (outcome.kind) {
       case 'ok':
-        d.successes++;
-        d.latencyEwmaMs = d.latencyEwmaMs === null ? outcome.latencyMs : d.latencyEwmaMs + EWMA_ALPHA * (outcome.latencyMs - d.latencyEwmaMs);
-        if (outcome.usage) d.tokens += outcome.usage.totalTokens;
+        d.recordSuccess(now, outcome.latencyMs, outcome.usage, outcome.ttftMs);
         break;
       case 'client-aborted':
+        break;
+      case 'timeout':
+        d.failures++;
+        d.recordTimeout(now, now - startedAt);
         break;
       default:
         d.failures++;
     }
+    // A slot freed: the oldest waiter tries again.
+    const w = this.#waiters.shift();
+    w?.();
   }
 
   /** Requests in flight across the group (tests use it to prove leases return to zero). */
@@ -118,5 +308,23 @@ export class GroupActor {
     let n = 0;
     for (const d of this.deployments) n += d.inFlight;
     return n;
+  }
+
+  /** x-ratelimit-* headers for the group: sums of limits and what is left in the window. */
+  rateLimitHeaders(now: number): string[] {
+    let rpm = 0;
+    let tpm = 0;
+    let usedReq = 0;
+    let usedTok = 0;
+    let anyRpm = false;
+    let anyTpm = false;
+    for (const d of this.deployments) {
+      if (d.rpm !== null) { anyRpm = true; rpm += d.rpm; usedReq += d.window.requests(now); }
+      if (d.tpm !== null) { anyTpm = true; tpm += d.tpm; usedTok += d.window.tokens(now); }
+    }
+    const h: string[] = [];
+    if (anyRpm) h.push('x-ratelimit-limit-requests', String(rpm), 'x-ratelimit-remaining-requests', String(Math.max(0, rpm - usedReq)));
+    if (anyTpm) h.push('x-ratelimit-limit-tokens', String(tpm), 'x-ratelimit-remaining-tokens', String(Math.max(0, Math.round(tpm - usedTok))));
+    return h;
   }
 }

@@ -3,11 +3,12 @@
  * validate, then hand over to the router. Everything here runs on the main thread and does
  * no I/O of its own beyond the client socket.
  */
-import { ProxyError } from '../errors.js';
+import { ProxyError, proxyErrorBody } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
 import { RequestContext, type ApiRequest, type Router } from '../router/router.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
+import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
 import { writeError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
@@ -23,6 +24,8 @@ export interface ServerOptions {
 type Route =
   | { readonly kind: 'api'; readonly method: 'post'; readonly endpoint: Endpoint; readonly pathModel: string | null }
   | { readonly kind: 'models'; readonly method: 'get'; readonly id: string | null }
+  | { readonly kind: 'model-info'; readonly method: 'get' }
+  | { readonly kind: 'model-group-info'; readonly method: 'get' }
   | { readonly kind: 'liveliness'; readonly method: 'get' }
   | { readonly kind: 'readiness'; readonly method: 'get' };
 
@@ -54,6 +57,12 @@ export function matchRoute(rawPath: string): Route | null {
       return { kind: 'liveliness', method: 'get' };
     case '/health/readiness':
       return { kind: 'readiness', method: 'get' };
+    case '/model/info':
+    case '/v1/model/info':
+      return { kind: 'model-info', method: 'get' };
+    case '/model_group/info':
+    case '/v1/model_group/info':
+      return { kind: 'model-group-info', method: 'get' };
   }
   // Azure-style and legacy engine paths carry the model in the path: /openai/deployments/{model}/chat/completions.
   for (const prefix of ['/openai/deployments/', '/engines/', '/v1/engines/']) {
@@ -221,6 +230,14 @@ export class ProxyServer {
       writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
       return;
     }
+    if (route.kind === 'model-info' || route.kind === 'model-group-info') {
+      const config = this.#opts.router.config;
+      const info = route.kind === 'model-info'
+        ? modelInfoBody(config, { modelId: req.getQuery('litellm_model_id') || undefined })
+        : modelGroupInfoBody(config, { modelGroup: req.getQuery('model_group') || undefined });
+      writeJson(res, st, info.status, info.body);
+      return;
+    }
     if (route.kind === 'models') {
       if (route.id === null) {
         writeJson(res, st, 200, this.#opts.router.modelList());
@@ -310,7 +327,10 @@ export class ProxyServer {
       return;
     }
     if (parsed.stream) {
-      this.#opts.router.stream(parsed, ctx, new SseRelay(res, st, finish));
+      const relay = new SseRelay(res, st, finish);
+      this.#opts.router.stream(parsed, ctx, relay).catch((err: unknown) => {
+        relay.reply({ status: 500, body: proxyErrorBody(new ProxyError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`)), headers: [] });
+      });
       return;
     }
     this.#opts.router.call(parsed, ctx).then(

@@ -37,6 +37,8 @@ export interface Dispatcher {
   /** Cancels a running `call` by its task id. */
   abortCall(id: number): void;
   stream(task: StreamParams, sink: StreamSink): StreamHandle;
+  /** Prompt tokens of a body (a copy is sent; the body stays usable). */
+  countTokens(body: ArrayBuffer, model: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function newTaskId(): number {
 interface TaskModule {
   call(task: CallTask): Promise<CallResult>;
   stream(task: StreamTask): Promise<boolean>;
+  countTokens(task: { body: ArrayBuffer; model: string }): Promise<number>;
   abort(id: number): void;
   ping(): boolean;
 }
@@ -115,6 +118,7 @@ export async function createInlineDispatcher(): Promise<Dispatcher> {
       });
       return handle;
     },
+    countTokens: (body, model) => mod.countTokens({ body, model }),
     close: async () => undefined,
   };
 }
@@ -157,6 +161,9 @@ export function createPoolDispatcher(threads: number): Dispatcher {
         handle.failed(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`);
       });
       return handle;
+    },
+    countTokens(body, model) {
+      return pool.run({ body, model }, { name: 'countTokens' }) as Promise<number>;
     },
     async close() {
       aborts.close();
