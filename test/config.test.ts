@@ -582,7 +582,7 @@ test('warnings: one per unimplemented setting and per unknown top-level section'
   const cfg = load(`
     model_list: []
     router_settings:
-      num_retries: 3
+      tag_filtering_match_any: true
       timeout: 30
     litellm_settings:
       request_timeout: 10
@@ -595,7 +595,7 @@ test('warnings: one per unimplemented setting and per unknown top-level section'
     include: [other.yaml]
   `);
   for (const w of [
-    'router_settings.num_retries: not implemented yet; ignored',
+    'router_settings.tag_filtering_match_any: not implemented yet; ignored',
     'litellm_settings.drop_params: not implemented yet; ignored',
     'general_settings.store_model_in_db: not implemented yet; ignored',
     'guardrails: not implemented by Switchyard; ignored',

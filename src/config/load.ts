@@ -12,10 +12,14 @@ import {
 import { deploymentId, PyFloat, pyStr } from './deployment-id.js';
 import { resolveEnvRefs, type EnvRef } from './env-refs.js';
 import type {
-  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ModelGroupAlias, ProxyConfig, RouterSettings,
-  ServerSettings,
+  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ModelGroupAlias, ProxyConfig, ReliabilitySettings,
+  RouterSettings, ServerSettings,
 } from './types.js';
 import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
+import {
+  allowedFailsPolicyKeys, DEFAULT_COOLDOWN_MS, DEFAULT_MAX_FALLBACKS, parseFallbacks, retryPolicyKeys,
+  type AllowedFailsPolicy, type FallbackEntry, type FallbackMap, type RetryPolicy,
+} from '../router/policy.js';
 import { strategyNames, type StrategyArgs } from '../router/strategies/index.js';
 
 export type LoadResult = { ok: true; config: ProxyConfig } | { ok: false; problems: ConfigProblem[] };
@@ -30,10 +34,26 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
   router_settings: [
     'routing_strategy', 'routing_strategy_args', 'timeout', 'stream_timeout', 'model_group_alias',
     'enable_pre_call_checks', 'default_max_parallel_requests',
+    'num_retries', 'retry_policy', 'model_group_retry_policy', 'allowed_fails', 'allowed_fails_policy',
+    'cooldown_time', 'disable_cooldowns', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
+    'default_fallbacks', 'max_fallbacks', 'retry_after',
   ],
-  litellm_settings: ['request_timeout'],
+  litellm_settings: [
+    'request_timeout', 'num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
+    'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request',
+  ],
   // graceful_shutdown_seconds is ours, not LiteLLM's.
-  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds'],
+  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval'],
+};
+
+/**
+ * Keys LiteLLM accepts in a section but never reads there: one warning each saying where they
+ * belong, instead of "not implemented".
+ */
+const misplacedSettings: Readonly<Partial<Record<SettingsSection, Readonly<Record<string, string>>>>> = {
+  litellm_settings: {
+    cooldown_time: 'has no effect: LiteLLM reads cooldown_time only from router_settings (its docs show it here, but the router never sees it); move it to router_settings',
+  },
 };
 
 const knownSections = ['model_list', 'litellm_settings', 'router_settings', 'general_settings', 'environment_variables', 'include'];
@@ -102,12 +122,20 @@ const rules = {
   integer: { what: 'an integer', ok: (n) => Number.isInteger(n) },
   weight: { what: 'a non-negative number', ok: (n) => n >= 0 },
   seconds: { what: 'a positive number of seconds', ok: (n) => n > 0 },
-  graceSeconds: { what: 'a non-negative number of seconds', ok: (n) => n >= 0 },
+  nonNegativeSeconds: { what: 'a non-negative number of seconds', ok: (n) => n >= 0 },
   megabytes: { what: 'a positive number of megabytes', ok: (n) => n > 0 },
 } satisfies Record<string, NumberRule>;
 
 /** Where a numeric field may be written, in lookup order: `[path of the mapping, mapping, key]`. */
 type Source = readonly [string, JsonObject, string];
+
+/** How a fallback name resolves at load. */
+interface NameCheck {
+  /** Model groups and aliases, for did-you-mean. */
+  readonly groups: readonly string[];
+  readonly hasWildcards: boolean;
+  readonly resolve: (name: string) => 'ok' | 'skipped' | 'unknown';
+}
 
 interface Defaults {
   readonly timeoutS: number;
@@ -155,7 +183,9 @@ class Loader {
     const general = this.#section(root, 'general_settings');
     for (const [name, obj] of [['router_settings', router], ['litellm_settings', litellm], ['general_settings', general]] as const) {
       for (const key of Object.keys(obj)) {
-        if (!implementedSettings[name].includes(key)) this.#warnings.push(`${name}.${key}: not implemented yet; ignored`);
+        const misplaced = misplacedSettings[name]?.[key];
+        if (misplaced !== undefined) this.#warnings.push(`${this.#at(`${name}.${key}`)}: ${misplaced}`);
+        else if (!implementedSettings[name].includes(key)) this.#warnings.push(`${name}.${key}: not implemented yet; ignored`);
       }
       this.#collectSecrets(obj, null);
     }
@@ -168,6 +198,7 @@ class Loader {
     const server = this.#server(general);
     const deployments = this.#deployments(get(root, 'model_list'), defaults);
     const aliases = this.#aliases(router, deployments);
+    const reliability = this.#reliability(router, litellm, deployments, aliases);
 
     if (this.#problems.length > 0) {
       // Reading order: file-level problems first, then by line (sort is stable within a line).
@@ -191,6 +222,7 @@ class Loader {
       groups,
       aliases,
       router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, defaultMaxParallelRequests, raw: router },
+      reliability,
       server,
       litellmSettings: litellm,
       generalSettings: general,
@@ -309,7 +341,7 @@ class Loader {
     if (masterKey !== null) this.#addSecret(masterKey);
 
     const mb = this.#number('general_settings.max_request_size_mb', get(general, 'max_request_size_mb'), rules.megabytes);
-    const grace = this.#number('general_settings.graceful_shutdown_seconds', get(general, 'graceful_shutdown_seconds'), rules.graceSeconds);
+    const grace = this.#number('general_settings.graceful_shutdown_seconds', get(general, 'graceful_shutdown_seconds'), rules.nonNegativeSeconds);
     return {
       masterKey,
       maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
@@ -407,6 +439,192 @@ class Loader {
       if (k !== 'model' && k !== 'hidden') this.#warnings.push(`${this.#at(joinKey(p, k))}: unknown key (an alias takes model and hidden); ignored`);
     }
     return { group: model, hidden };
+  }
+
+  // --- retries, fallbacks, cooldowns --------------------------------------------------
+
+  /**
+   * LiteLLM's Router.__init__ takes these from router_settings and, for the ones the module
+   * also has, falls back to litellm_settings: `num_retries`, `allowed_fails`, `max_fallbacks`
+   * when unset (`is not None`), the fallback lists when unset or empty (`or`).
+   */
+  #reliability(router: JsonObject, litellm: JsonObject, deployments: readonly DeploymentConfig[], aliases: ReadonlyMap<string, ModelGroupAlias>): ReliabilitySettings {
+    const route = this.#nameChecker(deployments, aliases);
+    const numRetries = this.#preferRouter('num_retries', router, litellm, rules.count);
+    const allowedFails = this.#preferRouter('allowed_fails', router, litellm, rules.count);
+    const maxFallbacks = this.#preferRouter('max_fallbacks', router, litellm, rules.count) ?? DEFAULT_MAX_FALLBACKS;
+    const numRetriesPerRequest = this.#number('litellm_settings.num_retries_per_request', get(litellm, 'num_retries_per_request'), rules.count);
+
+    const retryPolicy: RetryPolicy | null = this.#policy('router_settings.retry_policy', get(router, 'retry_policy'), retryPolicyKeys);
+    const modelGroupRetryPolicy = new Map<string, RetryPolicy>();
+    const mgPath = 'router_settings.model_group_retry_policy';
+    const mg = get(router, 'model_group_retry_policy');
+    if (!isUnset(mg)) {
+      if (!isObject(mg)) this.#problem(mgPath, `must be a mapping of model group: retry policy, got ${this.#got(mgPath, mg)}`);
+      else {
+        for (const [group, v] of Object.entries(mg)) {
+          const p = joinKey(mgPath, group);
+          const policy = this.#policy(p, v, retryPolicyKeys);
+          if (policy === null) continue;
+          this.#checkKey(p, group, route);
+          modelGroupRetryPolicy.set(group, policy);
+        }
+      }
+    }
+    const allowedFailsPolicy: AllowedFailsPolicy | null = this.#policy('router_settings.allowed_fails_policy', get(router, 'allowed_fails_policy'), allowedFailsPolicyKeys);
+
+    const ctPath = 'router_settings.cooldown_time';
+    const cooldownS = this.#number(ctPath, get(router, 'cooldown_time'), rules.nonNegativeSeconds);
+    if (cooldownS === 0) {
+      this.#warnings.push(`${this.#at(ctPath)}: 0 disables cooldowns in Switchyard (LiteLLM reads 0 as its 5 s default; disable_cooldowns: true says the same thing plainly)`);
+    }
+    const retryAfterS = this.#number('router_settings.retry_after', get(router, 'retry_after'), rules.nonNegativeSeconds);
+
+    return {
+      numRetries,
+      retryPolicy,
+      modelGroupRetryPolicy,
+      allowedFails,
+      allowedFailsPolicy,
+      cooldownTimeMs: cooldownS === null ? DEFAULT_COOLDOWN_MS : Math.round(cooldownS * 1000),
+      disableCooldowns: this.#boolean('router_settings.disable_cooldowns', get(router, 'disable_cooldowns')),
+      fallbacks: this.#fallbackList('fallbacks', router, litellm, route) ?? new Map<string, readonly FallbackEntry[]>(),
+      contextWindowFallbacks: this.#fallbackList('context_window_fallbacks', router, litellm, route),
+      contentPolicyFallbacks: this.#fallbackList('content_policy_fallbacks', router, litellm, route),
+      defaultFallbacks: this.#defaultFallbacks(router, litellm, route),
+      maxFallbacks,
+      retryAfterMs: retryAfterS === null ? 0 : Math.round(retryAfterS * 1000),
+      numRetriesPerRequest,
+    };
+  }
+
+  /** A number router_settings and litellm_settings may both set: router first, as LiteLLM. */
+  #preferRouter(key: string, router: JsonObject, litellm: JsonObject, rule: NumberRule): number | null {
+    const r = this.#number(`router_settings.${key}`, get(router, key), rule);
+    const l = this.#number(`litellm_settings.${key}`, get(litellm, key), rule);
+    if (r !== null && l !== null && r !== l) {
+      this.#warnings.push(`${this.#at(`litellm_settings.${key}`)}: ignored, router_settings.${key} (${r}) is set and wins, as in LiteLLM`);
+    }
+    return r ?? l;
+  }
+
+  /**
+   * `retry_policy` / `allowed_fails_policy`: counts per error class. LiteLLM builds a pydantic
+   * model from the mapping, which drops unknown keys silently; a typo there is worth a warning.
+   */
+  #policy<K extends string>(path: string, v: JsonValue | undefined, keys: readonly K[]): Partial<Record<K, number>> | null {
+    if (isUnset(v)) return null;
+    if (!isObject(v)) {
+      this.#problem(path, `must be a mapping such as {${keys[0]}: 2}, got ${this.#got(path, v)}`);
+      return null;
+    }
+    const out: Partial<Record<K, number>> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = joinKey(path, k);
+      const known = keys.find((name) => name === k);
+      if (known === undefined) {
+        const hint = closeKey(k, keys);
+        this.#warnings.push(`${this.#at(p)}: unknown key${hint !== null ? `; did you mean "${hint}"?` : ` (expected one of ${keys.join(', ')})`}; ignored`);
+        continue;
+      }
+      const n = this.#number(p, x, rules.count);
+      if (n !== null) out[known] = n;
+    }
+    return out;
+  }
+
+  /**
+   * `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`: router_settings unless
+   * empty, else litellm_settings (LiteLLM: `router_value or litellm.value`); null when neither
+   * has entries. Both are validated whichever wins.
+   */
+  #fallbackList(key: string, router: JsonObject, litellm: JsonObject, route: NameCheck): FallbackMap | null {
+    const sections = [['router_settings', router], ['litellm_settings', litellm]] as const;
+    let chosen: { path: string; map: FallbackMap; raw: JsonValue[] } | null = null;
+    for (const [name, obj] of sections) {
+      const path = `${name}.${key}`;
+      const raw = get(obj, key);
+      const parsed = parseFallbacks(raw, path);
+      for (const p of parsed.problems) this.#problem(p.path, p.message);
+      for (const w of parsed.warnings) this.#warnings.push(`${this.#at(w.path)}: ${w.message}`);
+      if (!Array.isArray(raw) || raw.length === 0 || parsed.problems.length > 0) continue;
+      if (chosen === null) chosen = { path, map: parsed.map, raw };
+      else this.#warnings.push(`${this.#at(path)}: ignored, ${chosen.path} is set and wins, as in LiteLLM`);
+    }
+    if (chosen === null) return null;
+    chosen.raw.forEach((item, i) => {
+      if (!isObject(item)) return;
+      for (const [group, targets] of Object.entries(item)) {
+        const p = joinKey(joinIndex(chosen.path, i), group);
+        if (group !== '*') this.#checkKey(p, group, route);
+        if (Array.isArray(targets)) targets.forEach((t, j) => typeof t === 'string' && this.#checkTarget(joinIndex(p, j), t, route));
+      }
+    });
+    return chosen.map;
+  }
+
+  /** `default_fallbacks: ["g"]`: a `{"*": ["g"]}` entry of the general fallbacks (router_settings or litellm_settings). */
+  #defaultFallbacks(router: JsonObject, litellm: JsonObject, route: NameCheck): readonly string[] {
+    let chosen: { path: string; names: string[] } | null = null;
+    for (const [name, obj] of [['router_settings', router], ['litellm_settings', litellm]] as const) {
+      const path = `${name}.default_fallbacks`;
+      const raw = get(obj, 'default_fallbacks');
+      if (isUnset(raw)) continue;
+      if (!Array.isArray(raw)) {
+        this.#problem(path, `must be a list of model group names, e.g. [${JSON.stringify(typeof raw === 'string' ? raw : 'gpt-4o-mini')}], got ${this.#got(path, raw)}`);
+        continue;
+      }
+      const names: string[] = [];
+      raw.forEach((v, i) => {
+        const p = joinIndex(path, i);
+        if (typeof v === 'string' && v.trim() !== '') names.push(v);
+        else this.#problem(p, `must be a model group name, got ${this.#got(p, v)}`);
+      });
+      if (names.length === 0 || names.length !== raw.length) continue;
+      if (chosen === null) chosen = { path, names };
+      else this.#warnings.push(`${this.#at(path)}: ignored, ${chosen.path} is set and wins, as in LiteLLM`);
+    }
+    if (chosen === null) return [];
+    chosen.names.forEach((n, i) => this.#checkTarget(joinIndex(chosen.path, i), n, route));
+    return chosen.names;
+  }
+
+  /**
+   * What a fallback target may name: anything a request's `model` resolves to (model group,
+   * alias, deployment id, a name a wildcard group serves, a deployment's litellm_params.model).
+   */
+  #nameChecker(deployments: readonly DeploymentConfig[], aliases: ReadonlyMap<string, ModelGroupAlias>): NameCheck {
+    const groups = new Set(deployments.map((d) => d.group));
+    const ids = new Set(deployments.map((d) => d.id));
+    const models = new Set(deployments.map((d) => d.model));
+    const wildcards = [...groups].filter((g) => g.includes('*'));
+    return {
+      groups: [...groups, ...aliases.keys()],
+      hasWildcards: wildcards.length > 0,
+      resolve: (name) => {
+        if (groups.has(name) || aliases.has(name) || ids.has(name) || models.has(name) || wildcards.some((w) => globMatches(w, name))) return 'ok';
+        return this.#entryNames.has(name) ? 'skipped' : 'unknown';
+      },
+    };
+  }
+
+  /** LiteLLM only finds out when the fallback runs; a warning at load says it sooner without refusing the config. */
+  #checkTarget(path: string, name: string, route: NameCheck): void {
+    const r = route.resolve(name);
+    if (r === 'ok') return;
+    if (r === 'skipped') {
+      this.#warnings.push(`${this.#at(path)}: fallback "${name}" is a group whose deployments were all skipped; falling back to it will fail`);
+      return;
+    }
+    const close = closeName(name, route.groups);
+    this.#warnings.push(`${this.#at(path)}: fallback "${name}" is not a model group, alias or deployment id; falling back to it will fail${close !== null ? `; did you mean "${close}"?` : ''}`);
+  }
+
+  /** A key that names no group never matches (unless a wildcard group may serve names like it). */
+  #checkKey(path: string, name: string, route: NameCheck): void {
+    if (route.hasWildcards || route.resolve(name) !== 'unknown') return;
+    const close = closeName(name, route.groups);
+    this.#warnings.push(`${this.#at(path)}: "${name}" is not a model group or alias, so this entry never applies${close !== null ? `; did you mean "${close}"?` : ''}`);
   }
 
   // --- deployments ----------------------------------------------------------------------
@@ -550,6 +768,10 @@ class Loader {
     const streamTimeoutS = this.#firstNumber([[lpPath, lp, 'stream_timeout'], [miPath, mi, 'stream_timeout']], rules.seconds)
       ?? defaults.streamTimeoutS ?? timeoutS;
 
+    // LiteLLM reads both from litellm_params only (a request's own value beats cooldown_time).
+    const numRetries = this.#number(joinKey(lpPath, 'num_retries'), get(lp, 'num_retries'), rules.count);
+    const cooldownTimeS = this.#number(joinKey(lpPath, 'cooldown_time'), get(lp, 'cooldown_time'), rules.nonNegativeSeconds);
+
     const id = this.#id(joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
     if (id === null) return null;
     const modelInfo: JsonObject = { ...mi };
@@ -570,6 +792,8 @@ class Loader {
       weight,
       order,
       maxParallelRequests,
+      numRetries,
+      cooldownTimeMs: cooldownTimeS === null ? null : Math.round(cooldownTimeS * 1000),
       timeoutMs: toMs(timeoutS),
       streamTimeoutMs: toMs(streamTimeoutS),
       mockResponse,
@@ -867,6 +1091,20 @@ function closeName(input: string, names: readonly string[]): string | null {
   if (s === null) return null;
   const d = editDistance(input.toLowerCase(), s.toLowerCase());
   return d <= Math.max(1, Math.floor(Math.min(input.length, s.length) / 3)) ? s : null;
+}
+
+/** A did-you-mean for a CamelCase key (`RateLimitErrorRetry` → `RateLimitErrorRetries`): case-insensitive, at most 3 edits. */
+function closeKey(input: string, keys: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 4;
+  for (const k of keys) {
+    const d = editDistance(input.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
 }
 
 /** Closest known name: equal once `_`→`-` and case are normalised, else within edit distance 3. */

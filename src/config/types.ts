@@ -3,6 +3,7 @@
  * Built once by `loadConfig` (config/load.ts); never mutated afterwards.
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
+import type { AllowedFailsPolicy, FallbackMap, RetryPolicy } from '../router/policy.js';
 import type { StrategyArgs, StrategyName } from '../router/strategies/index.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -34,6 +35,10 @@ export interface DeploymentConfig {
   readonly order?: number | null;
   /** `max_parallel_requests`: per-deployment concurrency cap; set by the loader, optional like `order`. */
   readonly maxParallelRequests?: number | null;
+  /** `litellm_params.num_retries`: replaces the request/router retry count once this deployment fails; null = not set. */
+  readonly numRetries?: number | null;
+  /** `litellm_params.cooldown_time`, ms: beats the upstream's Retry-After and the router's; 0 = never cool this one. */
+  readonly cooldownTimeMs?: number | null;
   /** Non-stream total timeout, ms (deployment `timeout`, else the router/litellm default). */
   readonly timeoutMs: number;
   /** Streams: bound on the wait for the first byte and on each gap between chunks, ms. */
@@ -59,6 +64,44 @@ export interface RouterSettings {
   readonly defaultMaxParallelRequests: number | null;
   /** The whole `router_settings` mapping as resolved, for settings later code reads. */
   readonly raw: JsonObject;
+}
+
+/**
+ * Retries, fallbacks and cooldowns (router_settings, with litellm_settings as LiteLLM's
+ * fallback where it has one). The decisions that use them are in router/policy.ts.
+ */
+export interface ReliabilitySettings {
+  /** `num_retries`: router_settings → litellm_settings; null = LiteLLM's default (2). */
+  readonly numRetries: number | null;
+  /** `router_settings.retry_policy`: retries per error class. */
+  readonly retryPolicy: RetryPolicy | null;
+  /** `router_settings.model_group_retry_policy`: replaces `retryPolicy` for a group. */
+  readonly modelGroupRetryPolicy: ReadonlyMap<string, RetryPolicy>;
+  /** `allowed_fails`: router_settings → litellm_settings; set = the legacy allowed-fails cooldown rule. */
+  readonly allowedFails: number | null;
+  /** `router_settings.allowed_fails_policy`: failures tolerated per error class (legacy rule). */
+  readonly allowedFailsPolicy: AllowedFailsPolicy | null;
+  /**
+   * `router_settings.cooldown_time`, ms, default 5 s; 0 disables cooldowns. (LiteLLM ignores
+   * `litellm_settings.cooldown_time`, and so do we, with a warning.)
+   */
+  readonly cooldownTimeMs: number;
+  /** `router_settings.disable_cooldowns`. */
+  readonly disableCooldowns: boolean;
+  /** `fallbacks`: router_settings → litellm_settings (a non-empty list wins, as LiteLLM's `or`). */
+  readonly fallbacks: FallbackMap;
+  /** `context_window_fallbacks`; null when neither section sets a non-empty list (then the general chain applies). */
+  readonly contextWindowFallbacks: FallbackMap | null;
+  /** `content_policy_fallbacks`; null when unset, like `contextWindowFallbacks`. */
+  readonly contentPolicyFallbacks: FallbackMap | null;
+  /** `default_fallbacks`: behave as a `{"*": [...]}` entry of the general fallbacks. */
+  readonly defaultFallbacks: readonly string[];
+  /** `max_fallbacks`: fallback groups tried per request, default 5. */
+  readonly maxFallbacks: number;
+  /** `router_settings.retry_after` (seconds in the config), ms: the least exponential backoff; default 0. */
+  readonly retryAfterMs: number;
+  /** `litellm_settings.num_retries_per_request`: cap on retries plus fallbacks per request; null = none. */
+  readonly numRetriesPerRequest: number | null;
 }
 
 export interface ServerSettings {
@@ -91,6 +134,7 @@ export interface ProxyConfig {
   /** `router_settings.model_group_alias`, in config order; every target is known to route. */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
   readonly router: RouterSettings;
+  readonly reliability: ReliabilitySettings;
   readonly server: ServerSettings;
   /** `litellm_settings` as resolved. */
   readonly litellmSettings: JsonObject;
