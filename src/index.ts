@@ -61,6 +61,15 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     await dispatcher.close();
     throw err;
   }
+  router.onCooldown((d, ms, why) => log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`));
+  let stopHealth: (() => void) | null = null;
+  const general = opts.config.generalSettings;
+  if (general.background_health_checks === true) {
+    const interval = typeof general.health_check_interval === 'number' && general.health_check_interval > 0 ? general.health_check_interval : 300;
+    stopHealth = router.startBackgroundHealthChecks(interval * 1000, (r) => {
+      if (r.unhealthy_count > 0) log.warn(`background health check: ${r.unhealthy_count} of ${r.healthy_count + r.unhealthy_count} deployments unhealthy`);
+    });
+  }
   server.setReady(true);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | null = null;
@@ -74,6 +83,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     close() {
       closing ??= (async () => {
         server.setReady(false);
+        stopHealth?.();
         await server.close();
         await dispatcher.close();
       })();

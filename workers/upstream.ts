@@ -134,12 +134,17 @@ export async function call(task: CallTask): Promise<CallResult> {
   const controller = begin(task.id);
   try {
     const body = parseBody(task);
+    if (task.mockTimeout) {
+      await waitOrAbort(task.timeoutMs, controller.signal);
+      if (!controller.signal.aborted) controller.abort(new TaskAbort('timeout', 'total'));
+      throw controller.signal.reason;
+    }
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
       if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
       const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, body);
       const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
-      return { ok: true, status: 200, body: toArrayBuffer(text), usage };
+      return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
     if (controller.signal.aborted) throw controller.signal.reason;
     const timer = setTimeout(() => controller.abort(new TaskAbort('timeout', 'total')), task.timeoutMs);
@@ -162,12 +167,18 @@ export async function call(task: CallTask): Promise<CallResult> {
         return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.statusCode} with a body that is not JSON` } };
       }
       let usage = null;
+      let finishReason: string | null = null;
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
         const o = parsed as Record<string, unknown>;
         usage = readUsage(o.usage);
         if ('model' in o) o.model = task.responseModel;
+        const first: unknown = Array.isArray(o.choices) ? o.choices[0] : undefined;
+        if (first !== null && typeof first === 'object') {
+          const fr = (first as Record<string, unknown>).finish_reason;
+          if (typeof fr === 'string') finishReason = fr;
+        }
       }
-      return { ok: true, status: res.statusCode, body: toArrayBuffer(JSON.stringify(parsed)), usage };
+      return { ok: true, status: res.statusCode, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason };
     } finally {
       clearTimeout(timer);
     }
@@ -246,6 +257,11 @@ export async function stream(task: StreamTask): Promise<boolean> {
   try {
     const body = parseBody(task);
     const includeUsage = isIncludeUsage(body);
+    if (task.mockTimeout) {
+      await waitOrAbort(task.streamTimeoutMs, controller.signal);
+      if (!controller.signal.aborted) controller.abort(new TaskAbort('timeout', 'first-byte'));
+      throw controller.signal.reason;
+    }
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
       if (failure) {
@@ -329,6 +345,31 @@ export async function stream(task: StreamTask): Promise<boolean> {
     inflight.delete(task.id);
     port.close();
   }
+}
+
+/** A dict mock_response may carry its own finish_reason (content_filter triggers content-policy fallbacks). */
+function mockFinishReason(mock: unknown): string {
+  if (mock !== null && typeof mock === 'object') {
+    const choices = (mock as { choices?: unknown }).choices;
+    const first: unknown = Array.isArray(choices) ? choices[0] : undefined;
+    const fr = first !== null && typeof first === 'object' ? (first as { finish_reason?: unknown }).finish_reason : undefined;
+    if (typeof fr === 'string') return fr;
+  }
+  return 'stop';
+}
+
+/** Resolves after `ms`, or as soon as the signal aborts. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function isIncludeUsage(body: Record<string, unknown>): boolean {

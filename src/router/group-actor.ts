@@ -9,6 +9,7 @@
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
+import { classifyFailure, cooldownMs, nextCooldownAfterProbeFailure, resolveCooldownTime, type AllowedFailsPolicy } from './policy.js';
 import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate, PickContext, Picker } from './strategies/types.js';
 import { UsageWindow } from './usage-window.js';
@@ -51,6 +52,18 @@ export class DeploymentState implements Candidate {
   failures = 0;
   /** Epoch ms until which the deployment is cooling down (0 = not cooling). */
   cooldownUntil = 0;
+  /** Length of the last cooldown, ms; a failed half-open probe cools for longer than this. */
+  lastCooldownMs = 0;
+  /** After a cooldown ends, one probe request tests the deployment before full traffic returns. */
+  halfOpen = false;
+  probeInFlight = false;
+  /** LiteLLM's per-deployment success/failure counters: a 60 s window fixed from its first event. */
+  statsSince = 0;
+  statsSuccesses = 0;
+  statsFailures = 0;
+  /** LiteLLM's `failed_calls` for allowed_fails (its window is the cooldown time, fixed from the first failure). */
+  failedCalls = 0;
+  failedCallsUntil = 0;
   // Candidate fields the actor refreshes before each pick.
   windowRequests = 0;
   windowTokens = 0;
@@ -86,6 +99,8 @@ export class DeploymentState implements Candidate {
   /** Why this deployment cannot take a request now, or null when it can. */
   blockedBy(now: number): 'cooldown' | 'rpm' | 'tpm' | 'parallel' | null {
     if (this.cooldownUntil > now) return 'cooldown';
+    // Half-open: while the probe is out, the deployment stays closed to other traffic.
+    if (this.halfOpen && this.probeInFlight) return 'cooldown';
     this.windowRequests = this.window.requests(now);
     this.windowTokens = this.window.tokens(now);
     if (this.rpm !== null && this.windowRequests >= this.rpm) return 'rpm';
@@ -100,6 +115,25 @@ export class DeploymentState implements Candidate {
     if (this.rpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.rpm, now, 'requests'));
     if (this.tpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.tpm, now, 'tokens'));
     return ms;
+  }
+
+  /** Counts an event in the fixed 60 s window LiteLLM's failure-rate rule reads. */
+  countOutcome(now: number, failed: boolean): void {
+    if (now - this.statsSince >= 60_000) {
+      this.statsSince = now;
+      this.statsSuccesses = 0;
+      this.statsFailures = 0;
+    }
+    if (failed) this.statsFailures++;
+    else this.statsSuccesses++;
+  }
+
+  /** Starts (or extends) a cooldown; what happens after it is a half-open probe. */
+  coolDown(now: number, ms: number): void {
+    this.cooldownUntil = Math.max(this.cooldownUntil, now + ms);
+    this.lastCooldownMs = ms;
+    this.halfOpen = true;
+    this.probeInFlight = false;
   }
 
   recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
@@ -143,12 +177,15 @@ function mean(xs: readonly number[]): number {
 export class Lease {
   readonly deployment: DeploymentState;
   readonly startedAt: number;
+  /** The request's `cooldown_time`, when it gave one. */
+  readonly cooldownTimeMs: number | null;
   #actor: GroupActor | null;
 
-  constructor(actor: GroupActor, deployment: DeploymentState, now: number) {
+  constructor(actor: GroupActor, deployment: DeploymentState, now: number, cooldownTimeMs: number | null) {
     this.#actor = actor;
     this.deployment = deployment;
     this.startedAt = now;
+    this.cooldownTimeMs = cooldownTimeMs;
   }
 
   get settled(): boolean {
@@ -159,7 +196,7 @@ export class Lease {
     const actor = this.#actor;
     if (actor === null) return;
     this.#actor = null;
-    actor.settle(this.deployment, outcome, now, this.startedAt);
+    actor.settle(this.deployment, outcome, now, this.startedAt, this.cooldownTimeMs);
   }
 }
 
@@ -171,6 +208,8 @@ export interface AcquireOptions {
   readonly exclude?: ReadonlySet<string> | null;
   /** Deployment ids that pass the pre-call checks (context window); null = all. */
   readonly allow?: ReadonlySet<string> | null;
+  /** The request's own `cooldown_time` (ms), which beats the deployment's and the router's. */
+  readonly cooldownTimeMs?: number | null;
 }
 
 /** Why no deployment could be picked, and when to try again. */
@@ -182,10 +221,27 @@ export interface Unavailable {
   readonly cooling: readonly string[];
 }
 
+/** The router-wide cooldown settings an actor applies (LiteLLM's router_settings). */
+export interface CooldownSettings {
+  /** `cooldown_time` (default 5 s); 0 disables cooldowns. */
+  readonly cooldownTimeMs: number;
+  readonly disabled: boolean;
+  readonly allowedFails: number | null;
+  readonly allowedFailsPolicy: AllowedFailsPolicy | null;
+}
+
 export interface ActorOptions {
   /** Requests that may wait for a concurrency slot; more are refused at once. */
   readonly maxQueue: number;
+  readonly cooldown: CooldownSettings;
+  /** Told when a deployment starts cooling (logs now; Redis publishes it later). */
+  readonly onCooldown?: (d: DeploymentState, ms: number, why: string) => void;
 }
+
+const defaultActorOptions: ActorOptions = {
+  maxQueue: 1000,
+  cooldown: { cooldownTimeMs: 5000, disabled: false, allowedFails: null, allowedFailsPolicy: null },
+};
 
 export class GroupActor {
   readonly name: string;
@@ -198,7 +254,7 @@ export class GroupActor {
   /** Requests waiting for a concurrency slot, oldest first. */
   #waiters: Array<() => void> = [];
 
-  constructor(name: string, deployments: readonly DeploymentState[], pick: Picker, opts: ActorOptions = { maxQueue: 1000 }) {
+  constructor(name: string, deployments: readonly DeploymentState[], pick: Picker, opts: ActorOptions = defaultActorOptions) {
     this.name = name;
     this.deployments = deployments;
     this.#byId = new Map(deployments.map((d) => [d.id, d]));
@@ -245,7 +301,8 @@ export class GroupActor {
     d.inFlight++;
     d.window.add(now, 1, 0);
     d.windowRequests++;
-    return new Lease(this, d, now);
+    if (d.halfOpen && d.cooldownUntil <= now) d.probeInFlight = true;
+    return new Lease(this, d, now, opts.cooldownTimeMs ?? null);
   }
 
   #unavailable(now: number, pool: readonly DeploymentState[], cooldown: number, limits: number, parallel: number): Unavailable {
@@ -282,25 +339,74 @@ export class GroupActor {
     });
   }
 
-  /** Called once per lease, by `Lease.done`. */
-  settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number): void {
+  /** Called once per lease, by `Lease.done`. Health bookkeeping happens here, synchronously. */
+  settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number, requestCooldownMs: number | null = null): void {
     d.inFlight--;
+    const probe = d.halfOpen && d.probeInFlight;
+    if (probe) d.probeInFlight = false;
     switch (outcome.kind) {
       case 'ok':
         d.recordSuccess(now, outcome.latencyMs, outcome.usage, outcome.ttftMs);
+        d.countOutcome(now, false);
+        if (probe) {
+          d.halfOpen = false;
+          d.lastCooldownMs = 0;
+        }
         break;
       case 'client-aborted':
+        // Never counts against the deployment; a probe that was cut short gets another go.
         break;
-      case 'timeout':
+      default: {
         d.failures++;
-        d.recordTimeout(now, now - startedAt);
-        break;
-      default:
-        d.failures++;
+        if (outcome.kind === 'timeout') d.recordTimeout(now, now - startedAt);
+        d.countOutcome(now, true);
+        this.#maybeCoolDown(d, outcome, now, probe, requestCooldownMs);
+      }
     }
     // A slot freed: the oldest waiter tries again.
     const w = this.#waiters.shift();
     w?.();
+  }
+
+  #maybeCoolDown(d: DeploymentState, outcome: Exclude<Outcome, { kind: 'ok' | 'client-aborted' }>, now: number, probe: boolean, requestCooldownMs: number | null): void {
+    const c = this.#opts.cooldown;
+    const { ms: base, explicit } = resolveCooldownTime({ requestMs: requestCooldownMs, deploymentMs: d.cfg.cooldownTimeMs ?? null, routerMs: c.cooldownTimeMs });
+    const status = outcome.kind === 'upstream-error' ? outcome.status : outcome.kind === 'timeout' ? 408 : null;
+    const cls = classifyFailure({ status, kind: outcome.kind });
+    const retryAfterMs = outcome.kind === 'upstream-error' ? outcome.retryAfterMs : null;
+    if (now >= d.failedCallsUntil) {
+      d.failedCalls = 0;
+      d.failedCallsUntil = now + base;
+    }
+    const decision = cooldownMs({
+      cls,
+      status,
+      groupSize: this.deployments.length,
+      stats: { successes: d.statsSuccesses, failures: d.statsFailures },
+      allowedFails: c.allowedFails,
+      allowedFailsPolicy: c.allowedFailsPolicy,
+      failedCallsInWindow: d.failedCalls,
+      cooldownTimeMs: base,
+      cooldownTimeExplicit: explicit,
+      retryAfterMs,
+      disabled: c.disabled,
+      wildcard: d.cfg.group.includes('*'),
+    });
+    if (decision.countFailedCall) d.failedCalls++;
+    let ms = decision.coolMs;
+    // A failed half-open probe cools for longer than last time (capped), whatever the rule said.
+    if (probe && base > 0 && !c.disabled && cls !== 'connection') ms = Math.max(ms, nextCooldownAfterProbeFailure(d.lastCooldownMs, base));
+    if (ms > 0) {
+      d.coolDown(now, ms);
+      this.#opts.onCooldown?.(d, ms, probe ? 'half-open probe failed' : `${cls}${status !== null ? ` (${status})` : ''}`);
+    }
+  }
+
+  /** Deployments not cooling down right now (LiteLLM's "healthy" count for retry decisions). */
+  healthyCount(now: number): number {
+    let n = 0;
+    for (const d of this.deployments) if (d.cooldownUntil <= now) n++;
+    return n;
   }
 
   /** Requests in flight across the group (tests use it to prove leases return to zero). */

@@ -10,6 +10,10 @@ import { buildTarget, type Endpoint, type UpstreamTarget } from '../providers/in
 import { newTaskId, type Dispatcher, type StreamHandle } from '../upstream/dispatch.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
 import { DeploymentState, GroupActor, type Lease, type Outcome, type Unavailable } from './group-actor.js';
+import { RequestPlan, outcomeClass } from './plan.js';
+import { classifyFailure, type ErrorClass } from './policy.js';
+import { publicParams } from '../server/model-info.js';
+import { HEALTH_CHECK_TIMEOUT_MS, healthProbeBody, report, type HealthEntry, type HealthReport } from './health.js';
 import { builtinMaxInputTokens } from './model-limits.js';
 import { ModelNames, type Resolved } from './model-names.js';
 import { builtinCostPerToken, DEFAULT_COST_PER_TOKEN } from './prices.js';
@@ -23,7 +27,49 @@ export interface ApiRequest {
   /** The client's raw body, handed to the worker untouched (transferred). */
   readonly body: ArrayBuffer;
   readonly json: Readonly<Record<string, unknown>>;
+  readonly hints: RequestHints;
 }
+
+/** LiteLLM's request headers `x-litellm-num-retries`, `x-litellm-timeout`, `x-litellm-stream-timeout` ('' when absent). */
+export interface RequestHints {
+  readonly numRetries: string;
+  readonly timeout: string;
+  readonly streamTimeout: string;
+}
+
+/** Why one attempt failed, in the shape the plan decides on. */
+export interface AttemptFailure {
+  readonly cls: ErrorClass;
+  readonly status: number;
+  readonly message: string;
+  /** The OpenAI error envelope the client would get for this failure alone. */
+  readonly body: string;
+  readonly headers: readonly string[];
+  readonly retryAfterMs: number | null;
+  /** `group/deployment` (never a key), for the final message. */
+  readonly label: string;
+  readonly group: string;
+  /** Deployments of the group not cooling after this failure, and the group's size. */
+  readonly healthy: number;
+  readonly groupSize: number;
+}
+
+/** One attempt's end: null when the client left; a reply; or a failure for the plan to judge. */
+export type AttemptResult =
+  | null
+  | { readonly ok: true; readonly reply: Reply; readonly group: string }
+  | { readonly ok: false; readonly failure: AttemptFailure; readonly deploymentNumRetries: number | null };
+
+/** What the plan tells an attempt beyond the model. */
+export interface AttemptOptions {
+  /** A body that replaces the client's (a fallback entry with its own messages); null = the client's. */
+  readonly body: ArrayBuffer | null;
+  /** `finish_reason: content_filter` counts as a content-policy failure (a content-policy fallback exists). */
+  readonly contentFilterFails: boolean;
+}
+
+/** Runs one attempt on `model`, avoiding deployments in `tried` while others are available. */
+export type Attempt = (model: string, tried: Set<string>, opts: AttemptOptions) => Promise<AttemptResult>;
 
 /** A complete non-streaming answer. */
 export interface Reply {
@@ -54,8 +100,10 @@ export class RequestContext {
 
 /** What the server supplies to relay a stream. */
 export interface StreamConsumer {
-  /** Upstream accepted: commit the 200 and SSE headers. */
-  start(headers: readonly string[], handle: StreamHandle): void;
+  /** The attempt now running: credit goes back through it. Called again if a retry replaces it. */
+  bind(handle: StreamHandle): void;
+  /** Upstream accepted: commit the 200 and SSE headers (frames that came first are held until now). */
+  start(headers: readonly string[]): void;
   data(buf: ArrayBuffer): void;
   end(): void;
   /** Failed after `start`: an SSE error event, and no `[DONE]`. */
@@ -129,6 +177,8 @@ export class Router {
   readonly #modelList: string;
   readonly #maxInputTokens = new Map<string, number>();
   readonly #preCallChecks: boolean;
+  #onCooldown: ((d: DeploymentState, ms: number, why: string) => void) | null = null;
+  #lastHealth: HealthReport | null = null;
 
   constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions = {}) {
     this.config = config;
@@ -144,7 +194,16 @@ export class Router {
         if (max !== null) this.#maxInputTokens.set(d.id, max);
         return new DeploymentState(d, targetsFor(d), { costPerToken: costOf(d), defaultMaxParallel: config.router.defaultMaxParallelRequests });
       });
-      actors.set(name, new GroupActor(name, states, picker, { maxQueue: PARALLEL_QUEUE }));
+      actors.set(name, new GroupActor(name, states, picker, {
+        maxQueue: PARALLEL_QUEUE,
+        cooldown: {
+          cooldownTimeMs: config.reliability.cooldownTimeMs,
+          disabled: config.reliability.disableCooldowns,
+          allowedFails: config.reliability.allowedFails,
+          allowedFailsPolicy: config.reliability.allowedFailsPolicy,
+        },
+        onCooldown: (d, ms, why) => this.#onCooldown?.(d, ms, why),
+      }));
     }
     this.actors = actors;
     this.names = new ModelNames(config);
@@ -153,6 +212,88 @@ export class Router {
       object: 'list',
       data: this.names.listed().map((id) => ({ id, object: 'model', created: 1677610602, owned_by: 'openai' })),
     });
+  }
+
+  /**
+   * Calls every deployment (or those of `model` / the one `modelId`) with a minimal request,
+   * outside the actors: health probes are not traffic, so they take no lease and skip limits.
+   * Wildcard deployments have no concrete model to ask and are left out. Null = unknown id.
+   */
+  async healthCheck(filter: { model?: string; modelId?: string } = {}): Promise<HealthReport | null> {
+    let deps = this.config.deployments.filter((d) => !d.group.includes('*'));
+    if (filter.modelId !== undefined) {
+      deps = deps.filter((d) => d.id === filter.modelId);
+      if (deps.length === 0) return null;
+    }
+    if (filter.model !== undefined) {
+      const group = this.names.resolve(filter.model)?.group;
+      deps = deps.filter((d) => d.group === group);
+    }
+    const results = await Promise.all(deps.map((cfg) => this.#probe(cfg)));
+    return report(results);
+  }
+
+  async #probe(cfg: DeploymentConfig): Promise<HealthEntry> {
+    const params = { ...publicParams(this.config, cfg), model_name: cfg.group, model_id: cfg.id };
+    const d = this.actors.get(cfg.group)?.deployments.find((x) => x.id === cfg.id);
+    if (!d) return { params, error: 'deployment not found' };
+    const { endpoint, json } = healthProbeBody(cfg.modelInfo.mode, cfg.group);
+    const body = new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
+    const req: ApiRequest = { endpoint, model: cfg.group, stream: false, body, json, hints: { numRetries: '', timeout: '', streamTimeout: '' } };
+    const resolved: Resolved = { group: cfg.group, reportedGroup: cfg.group, deploymentId: cfg.id, wildcardCaptures: null };
+    const timeoutMs = (numberField(cfg.modelInfo, 'health_check_timeout') ?? HEALTH_CHECK_TIMEOUT_MS / 1000) * 1000;
+    try {
+      const r = await this.#dispatcher.call({ ...this.#task(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
+      if (r.ok) return { params };
+      if ('error' in r) return { params, error: r.error.message };
+      return { params, error: `${r.status}: ${envelopeMessage(upstreamErrorBody(r.status, Buffer.from(r.body).toString('utf8'), d.label))}` };
+    } catch (err) {
+      return { params, error: `health check failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  /**
+   * `background_health_checks`: runs the check every `intervalMs` and cools each unhealthy
+   * deployment for the router's cooldown time, so traffic avoids it before a user hits it.
+   * Returns the function that stops the loop.
+   */
+  startBackgroundHealthChecks(intervalMs: number, onReport?: (r: HealthReport) => void): () => void {
+    let running = false;
+    const tick = async (): Promise<void> => {
+      if (running) return;
+      running = true;
+      try {
+        const r = await this.healthCheck();
+        if (r === null) return;
+        const now = this.#clock();
+        const coolMs = this.config.reliability.cooldownTimeMs;
+        for (const u of r.unhealthy_endpoints) {
+          const d = this.actors.get(String(u.model_name))?.deployments.find((x) => x.id === u.model_id);
+          if (d && coolMs > 0 && !this.config.reliability.disableCooldowns) {
+            d.coolDown(now, coolMs);
+            this.#onCooldown?.(d, coolMs, 'background health check failed');
+          }
+        }
+        this.#lastHealth = r;
+        onReport?.(r);
+      } finally {
+        running = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** The last background health report, when the background loop runs. */
+  get lastHealthReport(): HealthReport | null {
+    return this.#lastHealth;
+  }
+
+  /** Registers who hears about cooldowns as they start (the log; later, Redis). */
+  onCooldown(fn: (d: DeploymentState, ms: number, why: string) => void): void {
+    this.#onCooldown = fn;
   }
 
   /** `/v1/models` body. */
@@ -164,6 +305,12 @@ export class Router {
   resolve(model: string): GroupActor | null {
     const r = this.names.resolve(model);
     return r === null ? null : (this.actors.get(r.group) ?? null);
+  }
+
+  /** A group's size and how many of its deployments are not cooling (for decisions made without an attempt). */
+  groupHealth(model: string): { size: number; healthy: number } {
+    const actor = this.resolve(model);
+    return actor ? { size: actor.deployments.length, healthy: actor.healthyCount(this.#clock()) } : { size: 0, healthy: 0 };
   }
 
   /** Requests in flight across every group. */
@@ -197,22 +344,29 @@ export class Router {
 
   /**
    * Resolves the model and takes a lease: pre-call checks first, then the actor, waiting
-   * (bounded) for a concurrency slot when that is all that stands in the way.
+   * (bounded) for a concurrency slot when that is all that stands in the way. Deployments in
+   * `tried` are avoided while another is available.
    */
-  async #lease(req: ApiRequest, ctx: RequestContext): Promise<{ lease: Lease; actor: GroupActor; resolved: Resolved } | ProxyError | null> {
-    const resolved = this.names.resolve(req.model);
-    if (resolved === null) return this.#modelNotFound(req.model);
+  async #lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext): Promise<{ lease: Lease; actor: GroupActor; resolved: Resolved } | { error: ProxyError; actor: GroupActor | null; unavailable: Unavailable | null } | null> {
+    const resolved = this.names.resolve(model);
+    if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
     const actor = this.actors.get(resolved.group);
-    if (actor === undefined) return this.#modelNotFound(req.model);
-    const allow = this.#preCallChecks ? await this.#contextCheck(req, actor) : null;
-    if (allow instanceof ProxyError) return allow;
+    if (actor === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
+    const allow = this.#preCallChecks ? await this.#contextCheck(req, model, actor) : null;
+    if (allow instanceof ProxyError) return { error: allow, actor, unavailable: null };
     if (ctx.aborted) return null;
+    const cooldownTimeMs = secondsOrZero(req.json.cooldown_time);
     const deadline = this.#clock() + PARALLEL_WAIT_MS;
     for (;;) {
-      const got = actor.acquire({ now: this.#clock(), random: this.#random, stream: req.stream }, { deploymentId: resolved.deploymentId, allow });
+      const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
+      let got = actor.acquire(pick, { deploymentId: resolved.deploymentId, allow, exclude: tried.size > 0 ? tried : null, cooldownTimeMs });
+      // Every untried deployment is unavailable: a retry may go back to one already tried.
+      if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { deploymentId: resolved.deploymentId, allow, cooldownTimeMs });
       if (!('reason' in got)) return { lease: got, actor, resolved };
       const left = deadline - this.#clock();
-      if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) return this.#unavailableError(req.model, got);
+      if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) {
+        return { error: this.#unavailableError(model, got), actor, unavailable: got };
+      }
       if (ctx.aborted) return null;
     }
   }
@@ -222,7 +376,7 @@ export class Router {
    * are skipped. Tokens are counted in the worker pool, and only when some deployment of the
    * group has a known window. All too small → a context-window error (400).
    */
-  async #contextCheck(req: ApiRequest, actor: GroupActor): Promise<ReadonlySet<string> | null | ProxyError> {
+  async #contextCheck(req: ApiRequest, model: string, actor: GroupActor): Promise<ReadonlySet<string> | null | ProxyError> {
     if (req.endpoint === 'embeddings') return null;
     let anyKnown = false;
     for (const d of actor.deployments) if (this.#maxInputTokens.has(d.id)) anyKnown = true;
@@ -238,14 +392,14 @@ export class Router {
     if (allow.size === 0) {
       return new ProxyError(
         'CONTEXT_WINDOW_EXCEEDED',
-        `litellm.ContextWindowExceededError: the prompt has about ${tokens} tokens; every deployment of ${req.model} takes at most ${smallest}.`,
+        `litellm.ContextWindowExceededError: the prompt has about ${tokens} tokens; every deployment of ${model} takes at most ${smallest}.`,
         { param: 'messages' },
       );
     }
     return allow.size === actor.deployments.length ? null : allow;
   }
 
-  #task(req: ApiRequest, d: DeploymentState, resolved: Resolved, id: number, body: ArrayBuffer): TaskBase {
+  #task(req: ApiRequest, model: string, d: DeploymentState, resolved: Resolved, id: number, body: ArrayBuffer): TaskBase {
     const target = d.targets?.[req.endpoint] ?? null;
     const requestMock = req.json.mock_response;
     const mock: MockResponse | null =
@@ -256,20 +410,22 @@ export class Router {
     let url = target?.url ?? null;
     if (resolved.wildcardCaptures !== null && upstreamModel.includes('*')) {
       // A wildcard deployment (`openai/*`) serves whatever the client named: substitute it in.
-      const concrete = ModelNames.substitute(upstreamModel, resolved.wildcardCaptures);
+      const concrete = ModelNames.substitute(upstreamModel, resolved.wildcardCaptures, model);
       if (url !== null && d.cfg.provider === 'azure') url = url.replace(encodeURIComponent(upstreamModel), encodeURIComponent(concrete));
       upstreamModel = concrete;
     }
+    const mockTimeout = req.json.mock_timeout === true || d.cfg.litellmParams.mock_timeout === true;
     return {
       id,
       endpoint: req.endpoint,
       body,
-      responseModel: req.model,
+      responseModel: model,
       url,
       headers: target?.headers ?? [],
       upstreamModel,
       bodyDefaults: d.cfg.bodyDefaults,
       mock,
+      mockTimeout,
       label: d.label,
     };
   }
@@ -281,105 +437,200 @@ export class Router {
     return h;
   }
 
-  /** A non-streaming request. Resolves null when the client went away (nothing to write). */
-  async call(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
-    const got = await this.#lease(req, ctx);
+  /** A failure before any deployment answered: unknown model, nothing available, context window. */
+  #leaseFailure(model: string, got: { error: ProxyError; actor: GroupActor | null; unavailable: Unavailable | null }): AttemptResult {
+    const e = got.error;
+    const headers: string[] = [];
+    if (e.headers) for (const k in e.headers) headers.push(k, e.headers[k]!);
+    const cls: ErrorClass = e.code === 'NO_DEPLOYMENTS' ? 'no-deployments' : e.code === 'CONTEXT_WINDOW_EXCEEDED' ? 'context-window' : 'bad-request';
+    const now = this.#clock();
+    return {
+      ok: false,
+      deploymentNumRetries: null,
+      failure: {
+        cls,
+        status: e.status,
+        message: e.message,
+        body: proxyErrorBody(e),
+        headers,
+        retryAfterMs: got.unavailable?.retryAfterMs ?? null,
+        label: model,
+        group: model,
+        healthy: got.actor ? got.actor.healthyCount(now) : 0,
+        groupSize: got.actor ? got.actor.deployments.length : 0,
+      },
+    };
+  }
+
+  /** The failure of an attempt that reached a deployment. */
+  #attemptFailure(actor: GroupActor, d: DeploymentState, resolved: Resolved, model: string, f: { status: number; body: string; message: string; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null }): AttemptResult {
+    const extra: Record<string, string> = { ...(f.headers ?? {}) };
+    if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
+    return {
+      ok: false,
+      deploymentNumRetries: d.cfg.numRetries ?? null,
+      failure: {
+        cls: f.cls,
+        status: f.status,
+        message: f.message,
+        body: f.body,
+        headers: this.#headers(actor, d, resolved, extra),
+        retryAfterMs: f.retryAfterMs,
+        label: d.label,
+        group: model,
+        healthy: actor.healthyCount(this.#clock()),
+        groupSize: actor.deployments.length,
+      },
+    };
+  }
+
+  /** A non-streaming request, with retries and fallbacks. Resolves null when the client went away. */
+  call(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
+    return new RequestPlan(this, req, ctx, (model, tried, opts) => this.#callOnce(req, ctx, model, tried, opts)).run();
+  }
+
+  async #callOnce(req: ApiRequest, ctx: RequestContext, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
+    const bodyOverride = opts.body;
+    const got = await this.#lease(req, model, tried, ctx);
     if (got === null) return null;
-    if (got instanceof ProxyError) return errorReply(got);
+    if ('error' in got) return this.#leaseFailure(model, got);
     const { lease, actor, resolved } = got;
     const d = lease.deployment;
+    tried.add(d.id);
     const id = newTaskId();
-    const timeoutMs = requestTimeoutMs(req.json) ?? d.cfg.timeoutMs;
+    const timeoutMs = requestTimeoutMs(req) ?? d.cfg.timeoutMs;
     ctx.setAbort(() => {
       this.#dispatcher.abortCall(id);
       lease.done({ kind: 'client-aborted' }, this.#clock());
     });
     let result: CallResult;
     try {
-      result = await this.#dispatcher.call({ ...this.#task(req, d, resolved, id, req.body), timeoutMs });
+      // A copy per attempt: the body is transferred to the worker, and a retry needs it again.
+      result = await this.#dispatcher.call({ ...this.#task(req, model, d, resolved, id, (bodyOverride ?? req.body).slice(0)), timeoutMs });
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
       lease.done({ kind: 'client-aborted' }, this.#clock());
-      return errorReply(new ProxyError('INTERNAL', `upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
+      const e = new ProxyError('INTERNAL', `upstream worker failed: ${err instanceof Error ? err.message : String(err)}`);
+      return this.#attemptFailure(actor, d, resolved, model, { status: e.status, body: proxyErrorBody(e), message: e.message, retryAfterMs: null, cls: 'server' });
     }
     ctx.setAbort(null);
     if (ctx.aborted) return null;
     const now = this.#clock();
     if (result.ok) {
+      if (result.finishReason === 'content_filter' && opts.contentFilterFails) {
+        lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
+        const e = new ProxyError('INVALID_REQUEST', `litellm.ContentPolicyViolationError: ${d.label} stopped with finish_reason content_filter`);
+        return this.#attemptFailure(actor, d, resolved, model, { status: 400, body: proxyErrorBody(e), message: e.message, retryAfterMs: null, cls: 'content-policy' });
+      }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
-      return { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved) };
+      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved) } };
     }
     if ('error' in result) {
       const e = wireFailure(result.error, timeoutMs);
       lease.done(e.outcome, now);
       if (e.outcome.kind === 'client-aborted') return null;
-      return { status: e.error.status, body: proxyErrorBody(e.error), headers: this.#headers(actor, d, resolved, e.error.headers) };
+      return this.#attemptFailure(actor, d, resolved, model, {
+        status: e.error.status, body: proxyErrorBody(e.error), message: e.error.message, retryAfterMs: null, cls: outcomeClass(e.outcome, null), headers: e.error.headers,
+      });
     }
-    lease.done({ kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs }, now);
-    const extra = result.retryAfterMs !== null ? { 'retry-after': retryAfterHeader(result.retryAfterMs) } : null;
-    return {
-      status: result.status,
-      body: upstreamErrorBody(result.status, Buffer.from(result.body).toString('utf8'), d.label),
-      headers: this.#headers(actor, d, resolved, extra),
-    };
+    const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
+    lease.done(outcome, now);
+    const text = Buffer.from(result.body).toString('utf8');
+    const body = upstreamErrorBody(result.status, text, d.label);
+    return this.#attemptFailure(actor, d, resolved, model, {
+      status: result.status, body, message: envelopeMessage(body), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
+    });
   }
 
-  /** A streaming request: frames go to `consumer` until end, error or client abort. */
+  /**
+   * A streaming request. Failures before the first byte fail over like any request, unseen by
+   * the client; after it, the client gets a final SSE error event and no `[DONE]`.
+   */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const got = await this.#lease(req, ctx);
-    if (got === null) return;
-    if (got instanceof ProxyError) {
-      consumer.reply(errorReply(got));
-      return;
-    }
-    const { lease, actor, resolved } = got;
-    const d = lease.deployment;
-    const streamTimeoutMs = streamTimeoutOf(req.json) ?? d.cfg.streamTimeoutMs;
-    let started = false;
-    let ttftMs: number | undefined;
-    const settle = (o: Outcome): void => lease.done(o, this.#clock());
-    const handle = this.#dispatcher.stream(
-      { ...this.#task(req, d, resolved, newTaskId(), req.body), streamTimeoutMs },
-      {
-        head: () => {
-          if (ctx.aborted) return;
-          started = true;
-          consumer.start(this.#headers(actor, d, resolved), handle);
-        },
-        data: (buf) => {
-          ttftMs ??= this.#clock() - lease.startedAt;
-          if (!ctx.aborted) consumer.data(buf);
-        },
-        end: (usage) => {
-          ctx.setAbort(null);
-          settle({ kind: 'ok', latencyMs: this.#clock() - lease.startedAt, usage, ttftMs });
-          if (!ctx.aborted) consumer.end();
-        },
-        fail: (status, body, retryAfterMs) => {
-          ctx.setAbort(null);
-          settle({ kind: 'upstream-error', status, retryAfterMs });
-          if (ctx.aborted) return;
-          const text = Buffer.from(body).toString('utf8');
-          const extra = retryAfterMs !== null ? { 'retry-after': retryAfterHeader(retryAfterMs) } : null;
-          const errBody = upstreamErrorBody(status, text, d.label);
-          if (started) consumer.error(errBody);
-          else consumer.reply({ status, body: errBody, headers: this.#headers(actor, d, resolved, extra) });
-        },
-        error: (wire) => {
-          ctx.setAbort(null);
-          const e = wireFailure(wire, streamTimeoutMs);
-          settle(e.outcome);
-          if (ctx.aborted || e.outcome.kind === 'client-aborted') return;
-          if (started) consumer.error(proxyErrorBody(e.error));
-          else consumer.reply({ status: e.error.status, body: proxyErrorBody(e.error), headers: this.#headers(actor, d, resolved, e.error.headers) });
-        },
-      },
-    );
-    ctx.setAbort(() => {
-      handle.abort();
-      settle({ kind: 'client-aborted' });
+    const reply = await new RequestPlan(this, req, ctx, (model, tried, opts) => this.#streamOnce(req, ctx, consumer, model, tried, opts.body)).run();
+    if (reply === null || ctx.aborted) return;
+    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
+    else consumer.reply(reply);
+  }
+
+  #streamOnce(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, bodyOverride: ArrayBuffer | null): Promise<AttemptResult> {
+    return this.#lease(req, model, tried, ctx).then((got) => {
+      if (got === null) return null;
+      if ('error' in got) return this.#leaseFailure(model, got);
+      const { lease, actor, resolved } = got;
+      const d = lease.deployment;
+      tried.add(d.id);
+      const streamTimeoutMs = streamTimeoutOf(req) ?? d.cfg.streamTimeoutMs;
+      let started = false;
+      let ttftMs: number | undefined;
+      const settle = (o: Outcome): void => lease.done(o, this.#clock());
+      return new Promise<AttemptResult>((resolve) => {
+        const handle = this.#dispatcher.stream(
+          { ...this.#task(req, model, d, resolved, newTaskId(), (bodyOverride ?? req.body).slice(0)), streamTimeoutMs },
+          {
+            head: () => {
+              if (ctx.aborted) return;
+              started = true;
+              // The plan adds its retry/fallback headers to this reply; the consumer commits them now.
+              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved) } });
+            },
+            data: (buf) => {
+              ttftMs ??= this.#clock() - lease.startedAt;
+              if (!ctx.aborted) consumer.data(buf);
+            },
+            end: (usage) => {
+              ctx.setAbort(null);
+              settle({ kind: 'ok', latencyMs: this.#clock() - lease.startedAt, usage, ttftMs });
+              if (!ctx.aborted) consumer.end();
+            },
+            fail: (status, body, retryAfterMs) => {
+              ctx.setAbort(null);
+              settle({ kind: 'upstream-error', status, retryAfterMs });
+              if (ctx.aborted) return resolve(null);
+              const text = Buffer.from(body).toString('utf8');
+              const errBody = upstreamErrorBody(status, text, d.label);
+              if (started) return consumer.error(errBody);
+              resolve(this.#attemptFailure(actor, d, resolved, model, {
+                status, body: errBody, message: envelopeMessage(errBody), retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }),
+              }));
+            },
+            error: (wire) => {
+              ctx.setAbort(null);
+              const e = wireFailure(wire, streamTimeoutMs);
+              settle(e.outcome);
+              if (ctx.aborted || e.outcome.kind === 'client-aborted') return resolve(null);
+              if (started) return consumer.error(proxyErrorBody(e.error));
+              resolve(this.#attemptFailure(actor, d, resolved, model, {
+                status: e.error.status, body: proxyErrorBody(e.error), message: e.error.message, retryAfterMs: null, cls: outcomeClass(e.outcome, null), headers: e.error.headers,
+              }));
+            },
+          },
+        );
+        consumer.bind(handle);
+        ctx.setAbort(() => {
+          handle.abort();
+          settle({ kind: 'client-aborted' });
+          resolve(null);
+        });
+      });
     });
+  }
+}
+
+/** Marks the reply of a stream attempt that started (by identity): the consumer writes its headers, not a body. */
+const STREAM_STARTED_BODY = new ArrayBuffer(0);
+
+function flag(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
+}
+
+function envelopeMessage(body: string): string {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof m === 'string' ? m : body;
+  } catch {
+    return body;
   }
 }
 
@@ -410,16 +661,22 @@ function wireFailure(w: WireError, timeoutMs: number): { outcome: Outcome; error
   }
 }
 
-/** Seconds given in the body (`timeout`, then `request_timeout`, as LiteLLM reads them), in ms. */
-function requestTimeoutMs(json: Readonly<Record<string, unknown>>): number | null {
-  return seconds(json.timeout) ?? seconds(json.request_timeout);
+/** The request's own timeout: body `timeout`, then `request_timeout`, then header `x-litellm-timeout` (seconds), in ms. */
+function requestTimeoutMs(req: ApiRequest): number | null {
+  return seconds(req.json.timeout) ?? seconds(req.json.request_timeout) ?? seconds(req.hints.timeout);
 }
 
-function streamTimeoutOf(json: Readonly<Record<string, unknown>>): number | null {
-  return seconds(json.stream_timeout) ?? requestTimeoutMs(json);
+function streamTimeoutOf(req: ApiRequest): number | null {
+  return seconds(req.json.stream_timeout) ?? seconds(req.hints.streamTimeout) ?? requestTimeoutMs(req);
 }
 
 function seconds(v: unknown): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? n * 1000 : null;
+}
+
+/** Like `seconds`, but 0 is kept (a request's `cooldown_time: 0` disables its cooldown). */
+function secondsOrZero(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n * 1000 : null;
 }

@@ -5,7 +5,7 @@
  */
 import { ProxyError, proxyErrorBody } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
-import { RequestContext, type ApiRequest, type Router } from '../router/router.js';
+import { RequestContext, type ApiRequest, type RequestHints, type Router } from '../router/router.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
@@ -24,6 +24,7 @@ export interface ServerOptions {
 type Route =
   | { readonly kind: 'api'; readonly method: 'post'; readonly endpoint: Endpoint; readonly pathModel: string | null }
   | { readonly kind: 'models'; readonly method: 'get'; readonly id: string | null }
+  | { readonly kind: 'health'; readonly method: 'get' }
   | { readonly kind: 'model-info'; readonly method: 'get' }
   | { readonly kind: 'model-group-info'; readonly method: 'get' }
   | { readonly kind: 'liveliness'; readonly method: 'get' }
@@ -57,6 +58,8 @@ export function matchRoute(rawPath: string): Route | null {
       return { kind: 'liveliness', method: 'get' };
     case '/health/readiness':
       return { kind: 'readiness', method: 'get' };
+    case '/health':
+      return { kind: 'health', method: 'get' };
     case '/model/info':
     case '/v1/model/info':
       return { kind: 'model-info', method: 'get' };
@@ -82,12 +85,22 @@ export function matchRoute(rawPath: string): Route | null {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+const noHints: RequestHints = { numRetries: '', timeout: '', streamTimeout: '' };
+
+/** LiteLLM's per-request control headers; read while the uWS request object is alive. */
+function readHints(req: HttpRequest): RequestHints {
+  const numRetries = req.getHeader('x-litellm-num-retries');
+  const timeout = req.getHeader('x-litellm-timeout');
+  const streamTimeout = req.getHeader('x-litellm-stream-timeout');
+  return numRetries === '' && timeout === '' && streamTimeout === '' ? noHints : { numRetries, timeout, streamTimeout };
+}
+
 function validationError(message: string, param: string | null): ProxyError {
   return new ProxyError('INVALID_REQUEST', message, { param });
 }
 
 /** Parses and checks a request body; returns the request or the error to answer with. */
-export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null): ApiRequest | ProxyError {
+export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null, hints: RequestHints = noHints): ApiRequest | ProxyError {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(body));
@@ -117,7 +130,7 @@ export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel:
   if (o.stream !== undefined && typeof o.stream !== 'boolean') {
     return validationError('`stream` must be a boolean.', 'stream');
   }
-  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o };
+  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o, hints };
 }
 
 const ALIVE = JSON.stringify("I'm alive!");
@@ -230,6 +243,10 @@ export class ProxyServer {
       writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
       return;
     }
+    if (route.kind === 'health') {
+      this.#health(res, st, req.getQuery('model') || undefined, req.getQuery('model_id') || undefined);
+      return;
+    }
     if (route.kind === 'model-info' || route.kind === 'model-group-info') {
       const config = this.#opts.router.config;
       const info = route.kind === 'model-info'
@@ -253,10 +270,30 @@ export class ProxyServer {
       writeError(res, st, new ProxyError('SHUTTING_DOWN', 'The proxy is shutting down; retry on another instance.'));
       return;
     }
-    this.#readBody(res, req, st, route.endpoint, route.pathModel);
+    this.#readBody(res, req, st, route.endpoint, route.pathModel, readHints(req));
   }
 
-  #readBody(res: HttpResponse, req: HttpRequest, st: ResponseState, endpoint: Endpoint, pathModel: string | null): void {
+  /** `GET /health`: the background report when that loop runs, else a check now. */
+  #health(res: HttpResponse, st: ResponseState, model: string | undefined, modelId: string | undefined): void {
+    const router = this.#opts.router;
+    const cached = model === undefined && modelId === undefined ? router.lastHealthReport : null;
+    if (cached) {
+      writeJson(res, st, 200, JSON.stringify(cached));
+      return;
+    }
+    res.onAborted(() => {
+      st.aborted = true;
+    });
+    router.healthCheck({ model, modelId }).then(
+      (r) => {
+        if (r === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No deployment has model_id=${modelId}.`, { param: 'model_id' }));
+        else writeJson(res, st, 200, JSON.stringify(r));
+      },
+      (err: unknown) => writeError(res, st, new ProxyError('INTERNAL', `health check failed: ${err instanceof Error ? err.message : String(err)}`)),
+    );
+  }
+
+  #readBody(res: HttpResponse, req: HttpRequest, st: ResponseState, endpoint: Endpoint, pathModel: string | null, hints: RequestHints): void {
     const limit = this.#opts.maxBodyBytes;
     const lengthHeader = req.getHeader('content-length');
     const declared = lengthHeader === '' ? -1 : Number(lengthHeader);
@@ -306,7 +343,7 @@ export class ProxyServer {
       len += part.length;
       if (isLast) {
         const body = len === buf.length ? buf : buf.slice(0, len);
-        this.#dispatch(res, st, ctx, body, endpoint, pathModel, finish);
+        this.#dispatch(res, st, ctx, body, endpoint, pathModel, hints, finish);
       }
     });
   }
@@ -318,9 +355,10 @@ export class ProxyServer {
     body: Uint8Array,
     endpoint: Endpoint,
     pathModel: string | null,
+    hints: RequestHints,
     finish: () => void,
   ): void {
-    const parsed = parseApiRequest(body, endpoint, pathModel);
+    const parsed = parseApiRequest(body, endpoint, pathModel, hints);
     if (parsed instanceof ProxyError) {
       writeError(res, st, parsed);
       finish();

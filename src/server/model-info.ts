@@ -57,6 +57,11 @@ export function modelInfoBody(config: ProxyConfig, opts: { modelId?: string }): 
   return { status: 200, body: c.modelInfo };
 }
 
+/** A deployment's `litellm_params` with every secret removed, for any endpoint that shows deployments. */
+export function publicParams(config: ProxyConfig, d: DeploymentConfig): JsonObject {
+  return clean(d.litellmParams, config.secrets);
+}
+
 function deploymentInfo(config: ProxyConfig, d: DeploymentConfig, modelName: string): JsonObject {
   const params = clean(d.litellmParams, config.secrets);
   const configured = clean(d.modelInfo, config.secrets);

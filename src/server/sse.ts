@@ -19,6 +19,10 @@ export class SseRelay implements StreamConsumer {
   /** Frames written and not yet credited back. */
   #written = 0;
   #backpressured = false;
+  #started = false;
+  /** Frames (and the end) that came before `start`. */
+  #held: ArrayBuffer[] = [];
+  #heldEnd: string | null | undefined = undefined;
 
   constructor(res: HttpResponse, st: ResponseState, onFinish: () => void) {
     this.#res = res;
@@ -26,9 +30,13 @@ export class SseRelay implements StreamConsumer {
     this.#onFinish = onFinish;
   }
 
-  start(headers: readonly string[], handle: StreamHandle): void {
+  bind(handle: StreamHandle): void {
     this.#handle = handle;
-    if (this.#st.aborted) return;
+  }
+
+  start(headers: readonly string[]): void {
+    if (this.#st.aborted || this.#started) return;
+    this.#started = true;
     this.#res.cork(() => {
       this.#res.writeStatus(statusLine(200));
       this.#res.writeHeader('content-type', 'text/event-stream');
@@ -36,10 +44,21 @@ export class SseRelay implements StreamConsumer {
       this.#res.writeHeader('x-accel-buffering', 'no');
       for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i]!, headers[i + 1]!);
     });
+    // Frames that arrived between the upstream's head and this commit.
+    const held = this.#held;
+    this.#held = [];
+    for (const buf of held) this.data(buf);
+    const end = this.#heldEnd;
+    this.#heldEnd = undefined;
+    if (end !== undefined) this.#finish(end);
   }
 
   data(buf: ArrayBuffer): void {
     if (this.#st.aborted || this.#st.finished) return;
+    if (!this.#started) {
+      this.#held.push(buf);
+      return;
+    }
     let ok = false;
     this.#res.cork(() => {
       ok = this.#res.write(buf);
@@ -75,6 +94,10 @@ export class SseRelay implements StreamConsumer {
   }
 
   #finish(last: string | null): void {
+    if (!this.#started && !this.#st.aborted && !this.#st.finished) {
+      this.#heldEnd = last;
+      return;
+    }
     if (!this.#st.aborted && !this.#st.finished) {
       this.#st.finished = true;
       this.#res.cork(() => {

@@ -42,6 +42,8 @@ export interface TaskBase {
   readonly upstreamModel: string;
   readonly bodyDefaults: Readonly<Record<string, unknown>> | null;
   readonly mock: MockResponse | null;
+  /** LiteLLM's `mock_timeout`: wait out the timeout, then fail as a timeout (no upstream call). */
+  readonly mockTimeout: boolean;
   /** Label for messages: `group/deployment-id`, never a key. */
   readonly label: string;
 }
@@ -56,6 +58,8 @@ export type CallResult =
       readonly status: number;
       readonly body: ArrayBuffer;
       readonly usage: Usage | null;
+      /** The first choice's finish_reason (`content_filter` can trigger content-policy fallbacks). */
+      readonly finishReason: string | null;
     }
   | {
       /** The upstream answered, with an error status; `body` is its raw error body. */

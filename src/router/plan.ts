@@ -1,0 +1,266 @@
+/**
+ * The request plan: which attempts run, in what order, and what the client finally gets.
+ *
+ * Within a group: attempts with retries (a retry goes to a deployment not yet tried when one
+ * is available), backoff only when no other healthy deployment exists. Across groups:
+ * fallbacks by error kind (context window, content policy, general), chains A→B→C with each
+ * group running its own retries, cycles cut by a visited set, depth bounded by
+ * max_fallbacks. Every decision is a pure function in policy.ts; this file does the I/O.
+ * When everything fails the client gets the first error's status with every attempt's cause.
+ */
+import { ProxyError, proxyErrorBody } from '../errors.js';
+import type { Outcome } from './group-actor.js';
+import {
+  backoffMs,
+  classifyFailure,
+  contentFilterTriggersFallback,
+  effectiveRetries,
+  fallbackTargets,
+  parseRequestFallbacks,
+  resolveNumRetries,
+  retriesFromPolicy,
+  shouldRetry,
+  type ErrorClass,
+  type FallbackEntry,
+  type FallbackMap,
+} from './policy.js';
+import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext, Router } from './router.js';
+
+/** What one group's run ended with. */
+type GroupResult =
+  | { readonly ok: true; readonly reply: Reply; readonly retries: number; readonly maxRetries: number; readonly group: string }
+  | { readonly ok: false; readonly failures: AttemptFailure[] };
+
+/** LiteLLM's mock switches, read once; fallback calls run without them (LiteLLM pops them). */
+interface MockSwitches {
+  readonly fallbacks: boolean;
+  readonly contextFallbacks: boolean;
+  readonly contentPolicyFallbacks: boolean;
+  readonly rateLimitError: boolean;
+}
+
+function flag(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
+}
+
+function readSwitches(json: Readonly<Record<string, unknown>>): MockSwitches {
+  return {
+    fallbacks: flag(json.mock_testing_fallbacks),
+    contextFallbacks: flag(json.mock_testing_context_fallbacks),
+    contentPolicyFallbacks: flag(json.mock_testing_content_policy_fallbacks),
+    rateLimitError: flag(json.mock_testing_rate_limit_error),
+  };
+}
+
+const noSwitches: MockSwitches = { fallbacks: false, contextFallbacks: false, contentPolicyFallbacks: false, rateLimitError: false };
+
+/** A failure made up by a mock switch: no deployment was chosen, so nothing is counted or cooled. */
+function mockedFailure(group: string, cls: ErrorClass, status: number, message: string, health = { size: 0, healthy: 0 }): AttemptFailure {
+  const e = new ProxyError(status === 429 ? 'NO_DEPLOYMENTS' : status >= 500 ? 'UPSTREAM_ERROR' : 'INVALID_REQUEST', message, { status, type: status === 429 ? 'throttling_error' : undefined });
+  return { cls, status, message, body: proxyErrorBody(e), headers: [], retryAfterMs: null, label: `${group} (mock)`, group, healthy: health.healthy, groupSize: health.size };
+}
+
+export class RequestPlan {
+  readonly #router: Router;
+  readonly #req: ApiRequest;
+  readonly #ctx: RequestContext;
+  readonly #attempt: Attempt;
+  readonly #switches: MockSwitches;
+  readonly #maps: { general: FallbackMap; contextWindow: FallbackMap | null; contentPolicy: FallbackMap | null; defaults: readonly string[] };
+  readonly #maxFallbacks: number;
+  #fallbackDepth = 0;
+  readonly #visited = new Set<string>();
+  /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
+  readonly #bodyProblems: readonly string[];
+
+  constructor(router: Router, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
+    this.#router = router;
+    this.#req = req;
+    this.#ctx = ctx;
+    this.#attempt = attempt;
+    this.#switches = readSwitches(req.json);
+    const r = router.config.reliability;
+    // A request's own fallbacks replace the router's for this call (LiteLLM).
+    const fromBody = req.json.fallbacks !== undefined ? parseRequestFallbacks(req.json.fallbacks, req.model) : null;
+    const cwBody = req.json.context_window_fallbacks !== undefined ? parseRequestFallbacks(req.json.context_window_fallbacks, req.model) : null;
+    const cpBody = req.json.content_policy_fallbacks !== undefined ? parseRequestFallbacks(req.json.content_policy_fallbacks, req.model) : null;
+    const disabled = flag(req.json.disable_fallbacks);
+    const empty: FallbackMap = new Map();
+    // A plain list of names (or of parameter sets) in the body applies to every kind of error, as in LiteLLM.
+    const everyKind = fromBody?.appliesToAllErrors === true ? fromBody : null;
+    this.#maps = disabled
+      ? { general: empty, contextWindow: empty, contentPolicy: empty, defaults: [] }
+      : {
+          general: fromBody ?? r.fallbacks,
+          contextWindow: cwBody ?? everyKind ?? r.contextWindowFallbacks,
+          contentPolicy: cpBody ?? everyKind ?? r.contentPolicyFallbacks,
+          defaults: fromBody ? [] : r.defaultFallbacks,
+        };
+    this.#bodyProblems = [fromBody, cwBody, cpBody].flatMap((m) => m?.problems ?? []).map((p) => `${p.path}: ${p.message}`);
+    const maxFromBody = Number(req.json.max_fallbacks);
+    this.#maxFallbacks = Number.isInteger(maxFromBody) && maxFromBody >= 0 ? maxFromBody : r.maxFallbacks;
+  }
+
+  /** Runs the whole plan; resolves null when the client went away. */
+  async run(): Promise<Reply | null> {
+    if (this.#bodyProblems.length > 0) {
+      const e = new ProxyError('INVALID_REQUEST', `Invalid fallbacks in the request: ${this.#bodyProblems.join('; ')}`, { param: 'fallbacks' });
+      return { status: e.status, body: proxyErrorBody(e), headers: [] };
+    }
+    const group = this.#req.model;
+    this.#visited.add(group);
+    const first = await this.#runGroup(group, null, this.#switches);
+    if (this.#ctx.aborted) return null;
+    if (first.ok) return this.#success(first, 0);
+    const rescued = await this.#fallBack(group, first.failures[0]!, first.failures);
+    if (this.#ctx.aborted) return null;
+    if (rescued) return rescued;
+    return this.#finalError(first.failures);
+  }
+
+  #hasFallbacksFor(group: string, kind: 'general' | 'context-window' | 'content-policy'): boolean {
+    return fallbackTargets(kind, group, this.#maps).length > 0;
+  }
+
+  /** Tries the fallbacks for a failed group, depth first (a fallback's own fallbacks form chains). */
+  async #fallBack(group: string, failure: AttemptFailure, all: AttemptFailure[]): Promise<Reply | null> {
+    const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
+    for (const target of fallbackTargets(kind, group, this.#maps)) {
+      if (this.#ctx.aborted) return null;
+      if (this.#fallbackDepth >= this.#maxFallbacks) return null;
+      // A group already run is not run again (cycles end), unless the entry changes the request
+      // (its own messages or params); max_fallbacks still bounds those.
+      const rewrites = target.messages !== undefined || target.params !== undefined;
+      if (!rewrites && this.#visited.has(target.model)) continue;
+      this.#visited.add(target.model);
+      this.#fallbackDepth++;
+      const depth = this.#fallbackDepth;
+      const r = await this.#runGroup(target.model, target, noSwitches);
+      if (r.ok) return this.#success(r, depth);
+      all.push(...r.failures);
+      const chained = await this.#fallBack(target.model, r.failures[0]!, all);
+      if (chained) return chained;
+    }
+    return null;
+  }
+
+  #success(r: Extract<GroupResult, { ok: true }>, fallbacks: number): Reply {
+    const headers = [...r.reply.headers, 'x-litellm-attempted-retries', String(r.retries), 'x-litellm-attempted-fallbacks', String(fallbacks)];
+    if (r.retries > 0) headers.push('x-litellm-max-retries', String(r.maxRetries));
+    return { status: r.reply.status, body: r.reply.body, headers };
+  }
+
+  /** The first error's status and type; the message lists every attempt's cause. */
+  #finalError(failures: readonly AttemptFailure[]): Reply {
+    const first = failures[0]!;
+    if (failures.length === 1) return { status: first.status, body: first.body, headers: first.headers };
+    type Envelope = { error: { message: string; type: string; param: unknown; code: unknown } };
+    let parsed: Envelope | null;
+    try {
+      parsed = JSON.parse(first.body) as Envelope;
+    } catch {
+      parsed = null;
+    }
+    const causes = failures.map((f, i) => `${i + 1}. ${f.label}: ${f.status} ${f.message}`).join('; ');
+    const message = `${parsed?.error.message ?? first.message} — all ${failures.length} attempts failed: ${causes}`;
+    const body = JSON.stringify({ error: { ...(parsed?.error ?? { type: 'api_error', param: null, code: String(first.status) }), message } });
+    return { status: first.status, body, headers: [...first.headers, 'x-litellm-attempted-fallbacks', String(this.#fallbackDepth)] };
+  }
+
+  /** One group: attempts with retries. `entry` carries a fallback's own messages or params. */
+  async #runGroup(model: string, entry: FallbackEntry | null, switches: MockSwitches): Promise<GroupResult> {
+    const req = this.#req;
+    const failures: AttemptFailure[] = [];
+    if (switches.fallbacks) {
+      failures.push(mockedFailure(model, 'server', 500, 'litellm.InternalServerError: This is a mock exception for model fallbacks (mock_testing_fallbacks).'));
+      return { ok: false, failures };
+    }
+    if (switches.contextFallbacks) {
+      failures.push(mockedFailure(model, 'context-window', 400, 'litellm.ContextWindowExceededError: This is a mock exception for context window fallbacks (mock_testing_context_fallbacks).'));
+      return { ok: false, failures };
+    }
+    if (switches.contentPolicyFallbacks) {
+      failures.push(mockedFailure(model, 'content-policy', 400, 'litellm.ContentPolicyViolationError: This is a mock exception for content policy fallbacks (mock_testing_content_policy_fallbacks).'));
+      return { ok: false, failures };
+    }
+    const body = entry ? rebuildBody(req, entry) : null;
+    const r = this.#router.config.reliability;
+    const base = resolveNumRetries({ request: req.json.num_retries ?? (req.hints.numRetries || undefined), router: r.numRetries, litellm: null });
+    const policy = r.modelGroupRetryPolicy.get(model) ?? r.retryPolicy;
+    const tried = new Set<string>();
+    let allowed = base;
+    for (let attempt = 0; ; attempt++) {
+      let failure: AttemptFailure;
+      if (attempt === 0 && switches.rateLimitError) {
+        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#router.groupHealth(model));
+      } else {
+        const result = await this.#attempt(model, tried, { body, contentFilterFails: contentFilterTriggersFallback(model, this.#maps) });
+        if (result === null) return { ok: false, failures };
+        if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
+        failure = result.failure;
+        if (result.deploymentNumRetries !== null) allowed = effectiveRetries(base, result.deploymentNumRetries, null);
+      }
+      failures.push(failure);
+      if (this.#ctx.aborted) return { ok: false, failures };
+      const policyRetries = retriesFromPolicy(failure.cls, policy);
+      if (policyRetries !== null) allowed = policyRetries;
+      // LiteLLM judges only the first failure; later ones just use up the retries.
+      if (attempt === 0) {
+        const retry = shouldRetry({
+          cls: failure.cls,
+          groupSize: failure.groupSize,
+          healthy: failure.healthy,
+          hasFallbacks: this.#hasFallbacksFor(model, 'general'),
+          hasContextWindowFallbacks: this.#maps.contextWindow !== null && this.#hasFallbacksFor(model, 'context-window'),
+          hasContentPolicyFallbacks: this.#maps.contentPolicy !== null && this.#hasFallbacksFor(model, 'content-policy'),
+          policyRetries,
+        });
+        if (!retry) return { ok: false, failures };
+      }
+      // Every deployment is cooling: retrying would only wait out cooldowns. Fallbacks, or the
+      // error with its Retry-After, serve the client better (LiteLLM keeps sleeping here).
+      if (failure.healthy === 0 && failure.groupSize > 0) return { ok: false, failures };
+      if (failure.cls === 'no-deployments') return { ok: false, failures };
+      if (attempt >= allowed) return { ok: false, failures };
+      const wait = backoffMs({ groupSize: failure.groupSize, healthy: failure.healthy, retryAfterMs: failure.retryAfterMs, attempt, random: Math.random });
+      if (wait > 0 && !(await this.#sleep(wait))) return { ok: false, failures };
+    }
+  }
+
+  /** Waits `ms`, or less if the client leaves; resolves false when it left. */
+  #sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#ctx.setAbort(null);
+        resolve(true);
+      }, ms);
+      this.#ctx.setAbort(() => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
+  }
+}
+
+/** A fallback entry that carries its own messages or params replaces them in the body. */
+function rebuildBody(req: ApiRequest, entry: FallbackEntry): ArrayBuffer | null {
+  if (!entry.messages && !entry.params) return null;
+  const json: Record<string, unknown> = { ...req.json, ...(entry.params ?? {}) };
+  if (entry.messages) json.messages = entry.messages;
+  json.model = entry.model;
+  return new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
+}
+
+/** How a settled outcome maps to an error class (for attempts that never got an upstream body). */
+export function outcomeClass(o: Outcome, body: string | null): ErrorClass {
+  switch (o.kind) {
+    case 'upstream-error':
+      return classifyFailure({ status: o.status, body, kind: 'upstream-error' });
+    case 'timeout':
+      return 'timeout';
+    case 'connect-error':
+      return 'connection';
+    default:
+      return 'server';
+  }
+}
