@@ -4,17 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { startMockUpstream } from './support/mock-upstream.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function writeConfig(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+  dirs.push(dir);
   const file = join(dir, 'config.yaml');
   writeFileSync(file, text);
   return file;
