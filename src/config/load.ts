@@ -12,8 +12,8 @@ import {
 import { deploymentId, PyFloat, pyStr } from './deployment-id.js';
 import { resolveEnvRefs, type EnvRef } from './env-refs.js';
 import type {
-  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ModelGroupAlias, ProxyConfig, ReliabilitySettings,
-  RouterSettings, ServerSettings,
+  ConfigProblem, DeploymentConfig, JsonObject, JsonValue, MockResponse, ModelGroupAlias, ProxyConfig, RedisSettings,
+  ReliabilitySettings, RouterSettings, ServerSettings,
 } from './types.js';
 import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
 import {
@@ -37,6 +37,9 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
     'num_retries', 'retry_policy', 'model_group_retry_policy', 'allowed_fails', 'allowed_fails_policy',
     'cooldown_time', 'disable_cooldowns', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
     'default_fallbacks', 'max_fallbacks', 'retry_after',
+    // redis_startup_nodes, redis_namespace, redis_sync_interval_ms and redis_ssl are ours, not LiteLLM's.
+    'redis_url', 'redis_host', 'redis_port', 'redis_password', 'redis_startup_nodes', 'redis_namespace',
+    'redis_sync_interval_ms', 'redis_ssl', 'cache_kwargs',
   ],
   litellm_settings: [
     'request_timeout', 'num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
@@ -62,6 +65,14 @@ const knownSections = ['model_list', 'litellm_settings', 'router_settings', 'gen
 const DEFAULT_TIMEOUT_S = 6000;
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const DEFAULT_REDIS_PORT = 6379;
+const DEFAULT_REDIS_NAMESPACE = 'switchyard';
+const DEFAULT_REDIS_SYNC_INTERVAL_MS = 10;
+const MAX_REDIS_SYNC_INTERVAL_MS = 1000;
+/** No braces: the sync layer wraps the namespace in a `{...}` Cluster hash tag itself. */
+const redisNamespacePattern = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** `cache_kwargs` keys we read; LiteLLM passes the rest to redis-py, we ignore them with a warning. */
+const cacheKwargsKeys = ['url', 'host', 'port', 'password', 'username', 'ssl', 'namespace', 'startup_nodes'];
 
 /** OpenAI body parameters LiteLLM forwards from `litellm_params` as call defaults. */
 const bodyDefaultKeys = [
@@ -124,10 +135,43 @@ const rules = {
   seconds: { what: 'a positive number of seconds', ok: (n) => n > 0 },
   nonNegativeSeconds: { what: 'a non-negative number of seconds', ok: (n) => n >= 0 },
   megabytes: { what: 'a positive number of megabytes', ok: (n) => n > 0 },
+  port: { what: 'an integer from 1 to 65535', ok: (n) => Number.isInteger(n) && n >= 1 && n <= 65535 },
+  syncInterval: { what: `a positive number of milliseconds, at most ${MAX_REDIS_SYNC_INTERVAL_MS}`, ok: (n) => n > 0 && n <= MAX_REDIS_SYNC_INTERVAL_MS },
 } satisfies Record<string, NumberRule>;
 
 /** Where a numeric field may be written, in lookup order: `[path of the mapping, mapping, key]`. */
 type Source = readonly [string, JsonObject, string];
+
+/** A value and where it came from: a YAML path, or (env) the name of an environment variable. */
+interface Found {
+  readonly value: JsonValue;
+  readonly path: string;
+  readonly env: boolean;
+}
+
+/** One place Redis connection settings may come from, with the fields it sets. */
+interface RedisSource {
+  /** `router_settings`, `litellm_settings.cache_params` or `environment`. */
+  readonly what: string;
+  readonly url: Found | null;
+  readonly host: Found | null;
+  readonly port: Found | null;
+  readonly password: Found | null;
+  readonly username: Found | null;
+  readonly nodes: Found | null;
+  readonly ssl: boolean;
+  readonly namespace: Found | null;
+}
+
+/** REDIS_URL / REDIS_HOST alone: every field comes from the environment. */
+const envRedisSource: RedisSource = {
+  what: 'environment', url: null, host: null, port: null, password: null, username: null, nodes: null, ssl: false, namespace: null,
+};
+
+/** Whether a source names any connection setting (ssl and namespace alone do not connect anywhere). */
+function hasConnection(s: RedisSource): boolean {
+  return [s.url, s.host, s.port, s.password, s.username, s.nodes].some((f) => f !== null);
+}
 
 /** How a fallback name resolves at load. */
 interface NameCheck {
@@ -199,6 +243,7 @@ class Loader {
     const deployments = this.#deployments(get(root, 'model_list'), defaults);
     const aliases = this.#aliases(router, deployments);
     const reliability = this.#reliability(router, litellm, deployments, aliases);
+    const redis = this.#redis(router, litellm);
 
     if (this.#problems.length > 0) {
       // Reading order: file-level problems first, then by line (sort is stable within a line).
@@ -224,6 +269,7 @@ class Loader {
       router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, defaultMaxParallelRequests, raw: router },
       reliability,
       server,
+      redis,
       litellmSettings: litellm,
       generalSettings: general,
       warnings: this.#warnings.map((w) => this.#scrub(w)),
@@ -347,6 +393,319 @@ class Loader {
       maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
       shutdownGraceMs: grace === null ? DEFAULT_SHUTDOWN_GRACE_MS : Math.round(grace * 1000),
     };
+  }
+
+  // --- Redis ----------------------------------------------------------------------------
+
+  /**
+   * LiteLLM's Router builds its Redis client from `redis_url`, or `redis_host` + `redis_port`
+   * (+ `redis_password`), with `cache_kwargs` merged over them, and the client fills unset
+   * fields from REDIS_* variables. Without that, the proxy hands the router the Redis of
+   * `litellm_settings.cache`. We then also take REDIS_URL or REDIS_HOST alone (LiteLLM would
+   * not), and a host without a port means 6379. The first source that names a host, URL or
+   * startup nodes wins; one that sets only a port or password is reported and skipped.
+   */
+  #redis(router: JsonObject, litellm: JsonObject): RedisSettings | null {
+    const rs = 'router_settings';
+    const kw = 'router_settings.cache_kwargs';
+    const kwargs = this.#cacheKwargs(router);
+    const merged = 'as in LiteLLM (cache_kwargs is merged over the redis_* settings)';
+    const ours = 'redis_* settings win over cache_kwargs for Switchyard\'s own keys';
+    const routerSource: RedisSource = {
+      what: 'router_settings',
+      url: this.#pick([[kw, kwargs, 'url'], [rs, router, 'redis_url']], merged),
+      host: this.#pick([[kw, kwargs, 'host'], [rs, router, 'redis_host']], merged),
+      port: this.#pick([[kw, kwargs, 'port'], [rs, router, 'redis_port']], merged),
+      password: this.#pick([[kw, kwargs, 'password'], [rs, router, 'redis_password']], merged),
+      username: this.#pick([[kw, kwargs, 'username']], merged),
+      nodes: this.#pick([[rs, router, 'redis_startup_nodes'], [kw, kwargs, 'startup_nodes']], ours),
+      ssl: this.#optionalBoolean(`${rs}.redis_ssl`, get(router, 'redis_ssl')) === true || this.#optionalBoolean(`${kw}.ssl`, get(kwargs, 'ssl')) === true,
+      namespace: this.#pick([[rs, router, 'redis_namespace'], [kw, kwargs, 'namespace']], ours),
+    };
+    // Validated whether or not Redis ends up configured: a typo should not wait for the day it is.
+    const routerNamespace = routerSource.namespace === null ? null : this.#redisNamespace(routerSource.namespace);
+    const syncIntervalMs = this.#number(`${rs}.redis_sync_interval_ms`, get(router, 'redis_sync_interval_ms'), rules.syncInterval)
+      ?? DEFAULT_REDIS_SYNC_INTERVAL_MS;
+
+    const sources: readonly (() => RedisSource | null)[] = [
+      () => (hasConnection(routerSource) ? routerSource : null),
+      () => this.#cacheRedisSource(litellm),
+      () => (this.#envValue('REDIS_URL') !== null || this.#envValue('REDIS_HOST') !== null ? envRedisSource : null),
+    ];
+    for (const next of sources) {
+      const source = next();
+      if (source === null) continue;
+      const conn = this.#redisConnection(source);
+      if (conn === 'failed') return null;
+      if (conn === 'incomplete') {
+        // Only the router and cache sources get here: the environment one needs a host or URL to be tried.
+        const set = [source.port, source.password, source.username].find((f): f is Found => f !== null);
+        const where = source === routerSource
+          ? `${set !== undefined ? this.#at(set.path) : rs}: no Redis host or URL is set (router_settings.redis_host / redis_url, cache_kwargs.host / url, or REDIS_HOST / REDIS_URL)`
+          : `${this.#at('litellm_settings.cache')}: the Redis cache has no host or URL (cache_params.host / url, or REDIS_HOST / REDIS_URL)`;
+        this.#warnings.push(`${where}; Redis not used for routing state`);
+        continue;
+      }
+      if (source === envRedisSource) {
+        this.#warnings.push(`environment variable ${this.#envValue('REDIS_URL') !== null ? 'REDIS_URL' : 'REDIS_HOST'}: Redis shares routing state across instances (LiteLLM would not use it without router_settings.redis_* or litellm_settings.cache)`);
+      } else if (source.what === 'litellm_settings.cache_params') {
+        this.#warnings.push(`${this.#at('litellm_settings.cache')}: response caching is not implemented, but its Redis shares routing state across instances, as LiteLLM's router reuses it`);
+      }
+      let namespace = routerNamespace;
+      if (namespace === null && source !== routerSource && source.namespace !== null) namespace = this.#redisNamespace(source.namespace);
+      return { ...conn, namespace: namespace ?? DEFAULT_REDIS_NAMESPACE, syncIntervalMs };
+    }
+    for (const key of ['redis_namespace', 'redis_sync_interval_ms', 'redis_ssl', 'cache_kwargs']) {
+      if (!isUnset(get(router, key))) this.#warnings.push(`${this.#at(`${rs}.${key}`)}: has no effect, no Redis is configured (set redis_host or redis_url)`);
+    }
+    return null;
+  }
+
+  /** `cache_kwargs`: LiteLLM merges it into the Redis client's arguments. */
+  #cacheKwargs(router: JsonObject): JsonObject {
+    const path = 'router_settings.cache_kwargs';
+    const v = get(router, 'cache_kwargs');
+    if (isUnset(v)) return {};
+    if (!isObject(v)) {
+      this.#problem(path, `must be a mapping of Redis client options (host, port, password, ...), got ${this.#got(path, v)}`);
+      return {};
+    }
+    for (const k of Object.keys(v)) {
+      if (!cacheKwargsKeys.includes(k)) this.#warnings.push(`${this.#at(joinKey(path, k))}: not implemented yet; ignored`);
+    }
+    return v;
+  }
+
+  /**
+   * `litellm_settings.cache: true` makes LiteLLM build a cache of `cache_params.type`, Redis by
+   * default; the proxy then gives a Redis cache's client to the router when it has none.
+   */
+  #cacheRedisSource(litellm: JsonObject): RedisSource | null {
+    if (get(litellm, 'cache') !== true) return null;
+    const path = 'litellm_settings.cache_params';
+    const raw = get(litellm, 'cache_params');
+    if (!isUnset(raw) && !isObject(raw)) {
+      this.#problem(path, `must be a mapping, got ${this.#got(path, raw)}`);
+      return null;
+    }
+    const cp: JsonObject = isObject(raw) ? raw : {};
+    const type = get(cp, 'type');
+    if (!isUnset(type) && type !== 'redis') return null;
+    const one = (key: string): Found | null => this.#pick([[path, cp, key]], '');
+    return {
+      what: path,
+      url: one('url'),
+      host: one('host'),
+      port: one('port'),
+      password: one('password'),
+      username: one('username'),
+      nodes: one('redis_startup_nodes'),
+      ssl: this.#optionalBoolean(joinKey(path, 'ssl'), get(cp, 'ssl')) === true,
+      namespace: one('namespace'),
+    };
+  }
+
+  /**
+   * Connection settings from one source, the environment filling what it leaves unset.
+   * `incomplete`: no host, URL or startup nodes anywhere; `failed`: a problem was recorded.
+   */
+  #redisConnection(source: RedisSource): Omit<RedisSettings, 'namespace' | 'syncIntervalMs'> | 'incomplete' | 'failed' {
+    const before = this.#problems.length;
+    const tls = (): boolean => source.ssl || this.#envSsl();
+    if (source.url !== null && source.nodes !== null) {
+      this.#problem(source.url.path, `set either a URL or startup nodes (${source.nodes.path}), not both`);
+      return 'failed';
+    }
+    const url = source.url ?? (source.nodes === null && source.host === null ? this.#envFound('REDIS_URL') : null);
+    if (url !== null) {
+      for (const f of [source.host, source.port, source.password, source.username]) {
+        if (f !== null) this.#warnings.push(`${this.#at(f.path)}: ignored, ${url.env ? `environment variable ${url.path}` : url.path} is set and wins, as in LiteLLM`);
+      }
+      return this.#redisUrl(url, tls) ?? 'failed';
+    }
+    if (source.nodes !== null) {
+      for (const f of [source.host, source.port]) {
+        if (f !== null) this.#warnings.push(`${this.#at(f.path)}: ignored, ${source.nodes.path} is set (cluster mode)`);
+      }
+      const startupNodes = this.#startupNodes(source.nodes);
+      const password = this.#redisPassword(source.password ?? this.#envFound('REDIS_PASSWORD'));
+      const username = this.#redisText(source.username ?? this.#envFound('REDIS_USERNAME'));
+      if (startupNodes === null || this.#problems.length > before) return 'failed';
+      return { mode: 'cluster', url: null, host: null, port: null, password, username, tls: tls(), startupNodes };
+    }
+    const hostFound = source.host ?? this.#envFound('REDIS_HOST');
+    if (hostFound === null) return 'incomplete';
+    const host = this.#redisHost(hostFound);
+    const portFound = source.port ?? this.#envFound('REDIS_PORT');
+    const port = portFound === null ? DEFAULT_REDIS_PORT : this.#redisPort(portFound);
+    const password = this.#redisPassword(source.password ?? this.#envFound('REDIS_PASSWORD'));
+    const username = this.#redisText(source.username ?? this.#envFound('REDIS_USERNAME'));
+    const useTls = tls();
+    if (host === null || port === null || this.#problems.length > before) return 'failed';
+    return { mode: 'single', url: null, host, port, password, username, tls: useTls, startupNodes: [] };
+  }
+
+  #redisUrl(f: Found, tls: () => boolean): Omit<RedisSettings, 'namespace' | 'syncIntervalMs'> | null {
+    if (typeof f.value !== 'string') {
+      this.#problemAt(f, `must be a redis:// or rediss:// URL, got ${this.#describe(f)}`);
+      return null;
+    }
+    const raw = f.value;
+    // The whole URL when it carries credentials, so a log line holding it is redacted.
+    if (raw.includes('@')) this.#addPassword(raw);
+    const u = parseRedisUrl(raw);
+    if (!u.ok) {
+      const shown = f.env || this.#envRefs.has(f.path) ? this.#describe(f) : JSON.stringify(shorten(redactUrl(raw)));
+      this.#problemAt(f, `${u.reason}, got ${shown}`);
+      return null;
+    }
+    if (u.password !== null) this.#addPassword(u.password);
+    if (u.username !== null && u.password === null) {
+      this.#warnings.push(`${f.env ? `environment variable ${f.path}` : this.#at(f.path)}: the URL has a user name but no password; for a password alone write redis://:password@host`);
+    }
+    if (u.cluster && u.hasQuery) {
+      this.#warnings.push(`${f.env ? `environment variable ${f.path}` : this.#at(f.path)}: query options of a cluster URL are not implemented; ignored`);
+    }
+    const common = { password: u.password, username: u.username, tls: u.tls || tls() };
+    if (u.cluster) return { mode: 'cluster', url: null, host: null, port: null, ...common, startupNodes: u.nodes };
+    const node = u.nodes[0];
+    if (node === undefined) return null;
+    return { mode: 'single', url: raw, host: node.host, port: node.port, ...common, startupNodes: [] };
+  }
+
+  #startupNodes(f: Found): { host: string; port: number }[] | null {
+    if (f.env || !Array.isArray(f.value) || f.value.length === 0) {
+      this.#problemAt(f, `must be a non-empty list of {host, port} mappings, got ${this.#describe(f)}`);
+      return null;
+    }
+    const out: { host: string; port: number }[] = [];
+    let ok = true;
+    f.value.forEach((item, i) => {
+      const p = joinIndex(f.path, i);
+      if (!isObject(item)) {
+        this.#problem(p, `must be a mapping {host, port}, got ${this.#got(p, item)}`);
+        ok = false;
+        return;
+      }
+      for (const k of Object.keys(item)) {
+        if (k !== 'host' && k !== 'port') this.#warnings.push(`${this.#at(joinKey(p, k))}: unknown key (a startup node takes host and port); ignored`);
+      }
+      const field = (key: string): Found | null => {
+        const fp = joinKey(p, key);
+        const v = get(item, key);
+        if (!isUnset(v) && v !== '') return { value: v, path: fp, env: false };
+        this.#problem(fp, this.#envRefs.has(fp) ? `must be set, got ${this.#got(fp, v ?? null)}` : 'is required');
+        return null;
+      };
+      const h = field('host');
+      const pt = field('port');
+      const host = h === null ? null : this.#redisHost(h);
+      const port = pt === null ? null : this.#redisPort(pt);
+      if (host === null || port === null) ok = false;
+      else out.push({ host, port });
+    });
+    return ok ? out : null;
+  }
+
+  #redisHost(f: Found): string | null {
+    const v = f.value;
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.#problemAt(f, `must be a host name or IP address, got ${this.#describe(f)}`);
+      return null;
+    }
+    if (v.includes('://')) {
+      this.#problemAt(f, 'must be a host name or IP address, got a URL; set redis_url (or cache_kwargs.url) to connect with a URL');
+      return null;
+    }
+    if (/[\s/?#@]/.test(v)) {
+      this.#problemAt(f, `must be a host name or IP address, got ${this.#describe(f)}`);
+      return null;
+    }
+    return v.replace(/^\[(.*)\]$/, '$1');
+  }
+
+  #redisPort(f: Found): number | null {
+    if (!f.env) return this.#number(f.path, f.value, rules.port);
+    const n = typeof f.value === 'string' ? parseNumeric(f.value) : undefined;
+    if (n !== undefined && rules.port.ok(n)) return n;
+    this.#problemAt(f, `must be ${rules.port.what}, got ${this.#describe(f)}`);
+    return null;
+  }
+
+  /** Never echoed: not even its type is worth printing next to where it is written. */
+  #redisPassword(f: Found | null): string | null {
+    const v = f === null ? null : this.#redisText(f);
+    if (v !== null) this.#addPassword(v);
+    return v;
+  }
+
+  /** A string, or a number as Python's str() writes it (`redis_password: 123456`). */
+  #redisText(f: Found | null): string | null {
+    if (f === null) return null;
+    if (typeof f.value === 'string') return f.value === '' ? null : f.value;
+    if (typeof f.value === 'number') return pyStr(this.#pyView(f.value, f.path));
+    this.#problemAt(f, `must be a string, got ${f.env || this.#envRefs.has(f.path) ? this.#describe(f) : kindOf(f.value)}`);
+    return null;
+  }
+
+  #redisNamespace(f: Found): string | null {
+    if (typeof f.value === 'string' && redisNamespacePattern.test(f.value)) return f.value;
+    this.#problemAt(f, `must be 1 to 64 letters, digits or _ . : - (no braces: keys get their {...} hash tag from it), got ${this.#describe(f)}`);
+    return null;
+  }
+
+  /** `REDIS_SSL`, as LiteLLM's client reads it (`true` / `false`, any case). */
+  #envSsl(): boolean {
+    const f = this.#envFound('REDIS_SSL');
+    if (f === null || typeof f.value !== 'string') return false;
+    if (/^(true|false)$/i.test(f.value)) return f.value.toLowerCase() === 'true';
+    this.#problemAt(f, `must be true or false, got ${this.#describe(f)}`);
+    return false;
+  }
+
+  #optionalBoolean(path: string, v: JsonValue | undefined): boolean | null {
+    return isUnset(v) ? null : this.#boolean(path, v);
+  }
+
+  /**
+   * The first place that sets a value ('' counts as unset, as in LiteLLM's truthiness checks);
+   * each later one that is also set gets a warning saying it lost.
+   */
+  #pick(sources: readonly Source[], why: string): Found | null {
+    let found: Found | null = null;
+    for (const [at, obj, key] of sources) {
+      const v = get(obj, key);
+      if (isUnset(v) || v === '') continue;
+      const path = joinKey(at, key);
+      if (found === null) found = { value: v, path, env: false };
+      else this.#warnings.push(`${this.#at(path)}: ignored, ${found.path} is set and wins, ${why}`);
+    }
+    return found;
+  }
+
+  #envFound(name: string): Found | null {
+    const v = this.#envValue(name);
+    return v === null ? null : { value: v, path: name, env: true };
+  }
+
+  /** Describes a value for a message; environment values are never printed. */
+  #describe(f: Found): string {
+    return f.env ? `the value of environment variable ${f.path}` : this.#got(f.path, f.value);
+  }
+
+  /**
+   * A problem with a value: at its YAML path, or for an environment variable at the variable's
+   * name (no line), or at `environment_variables.NAME` when this config exported it.
+   */
+  #problemAt(f: Found, message: string): void {
+    if (!f.env) this.#problem(f.path, message);
+    else if (this.#exported.has(f.path)) this.#problem(joinKey('environment_variables', f.path), message);
+    else this.#problems.push({ path: f.path, line: null, message });
+  }
+
+  /** Passwords are secrets whatever they look like (#addSecret skips numbers and booleans). */
+  #addPassword(s: string): void {
+    if (s !== '') this.#secrets.add(s);
   }
 
   // --- model_group_alias ----------------------------------------------------------------
@@ -1058,6 +1417,98 @@ function isHttpUrl(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+type RedisUrl =
+  | { ok: true; cluster: boolean; tls: boolean; nodes: { host: string; port: number }[]; username: string | null; password: string | null; hasQuery: boolean }
+  | { ok: false; reason: string };
+
+/**
+ * `redis://`, `rediss://` (TLS), and `redis+cluster://` / `rediss+cluster://` with a
+ * comma-separated list of nodes (`redis+cluster://a:7000,b:7001`). Userinfo as WHATWG URL and
+ * ioredis read it: `user:password`, `:password`, or a user name alone. Reasons never hold the URL.
+ */
+function parseRedisUrl(s: string): RedisUrl {
+  const m = /^(rediss?)(\+cluster)?:\/\/(.*)$/is.exec(s);
+  if (m === null) return { ok: false, reason: 'must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL' };
+  const tls = (m[1] ?? '').toLowerCase() === 'rediss';
+  const cluster = m[2] !== undefined;
+  const rest = m[3] ?? '';
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  const tail = end === -1 ? '' : rest.slice(end);
+  const at = authority.lastIndexOf('@');
+  const userinfo = at === -1 ? null : authority.slice(0, at);
+  const hostList = authority.slice(at + 1);
+
+  let username: string | null = null;
+  let password: string | null = null;
+  if (userinfo !== null) {
+    const colon = userinfo.indexOf(':');
+    try {
+      username = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+      password = colon === -1 ? null : decodeURIComponent(userinfo.slice(colon + 1));
+    } catch {
+      return { ok: false, reason: 'has invalid %-encoding in its user name or password' };
+    }
+    if (username === '') username = null;
+    if (password === '') password = null;
+  }
+
+  const items = hostList.split(',');
+  if (!cluster && items.length > 1) return { ok: false, reason: 'lists several hosts; a cluster URL starts with redis+cluster:// or rediss+cluster://' };
+  const nodes: { host: string; port: number }[] = [];
+  for (const item of items) {
+    const node = parseHostPort(item);
+    if (typeof node === 'string') return { ok: false, reason: node };
+    nodes.push(node);
+  }
+
+  const q = tail.search(/[?#]/);
+  const path = q === -1 ? tail : tail.slice(0, q);
+  const db = /^\/(\d*)$/.exec(path);
+  if (path !== '' && db === null) return { ok: false, reason: 'has a path that is not a database number (such as /0)' };
+  if (cluster && db !== null && db[1] !== '' && Number(db[1]) !== 0) return { ok: false, reason: 'selects a database, but Redis Cluster has only database 0' };
+  if (!cluster) {
+    // ioredis parses single-node URLs with WHATWG URL: what it refuses, refuse here.
+    try {
+      new URL(s);
+    } catch {
+      return { ok: false, reason: 'is not a valid URL' };
+    }
+  }
+  return { ok: true, cluster, tls, nodes, username, password, hasQuery: q !== -1 && tail[q] === '?' };
+}
+
+/** `host`, `host:port`, `[v6]:port` → a node (port 6379 when absent), or the reason it is not one. */
+function parseHostPort(item: string): { host: string; port: number } | string {
+  if (item === '') return 'has no host';
+  const port = /:(\d*)$/.exec(item);
+  if (port !== null && !item.endsWith(']') && port[1] !== '' && !rules.port.ok(Number(port[1]))) return `has port ${port[1]}; a port must be ${rules.port.what}`;
+  let u: URL;
+  try {
+    u = new URL(`redis://${item}`);
+  } catch {
+    return 'has an invalid host or port';
+  }
+  if (u.hostname === '' || u.username !== '' || u.password !== '' || u.pathname !== '' || u.search !== '' || u.hash !== '') return 'has an invalid host or port';
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? DEFAULT_REDIS_PORT : Number(u.port) };
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`, for messages. Over-masks rather than under. */
+function redactUrl(s: string): string {
+  const scheme = s.indexOf('://');
+  if (scheme === -1) return s.includes('@') ? '***' : s;
+  const rest = s.slice(scheme + 3);
+  const at = rest.lastIndexOf('@');
+  if (at === -1) return s;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  return `${s.slice(0, scheme + 3)}${colon === -1 ? '***' : `${userinfo.slice(0, colon)}:***`}${rest.slice(at)}`;
+}
+
+function shorten(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function toMs(seconds: number): number {

@@ -112,6 +112,36 @@ export interface ServerSettings {
   readonly shutdownGraceMs: number;
 }
 
+/**
+ * Where instances share routing state (router_settings `redis_*` / `cache_kwargs`, else the
+ * Redis of `litellm_settings.cache`, else `REDIS_URL` / `REDIS_HOST`). Holds a password: never
+ * serialise it whole.
+ */
+export interface RedisSettings {
+  /** ioredis single-node options, or cluster startup nodes. */
+  readonly mode: 'single' | 'cluster';
+  /**
+   * The URL as written (`redis://` or `rediss://`, TLS), single mode only: a client may connect
+   * with it (it can carry a database number and options) or with the fields below, which are
+   * read from it. null when not given as a URL, and always in cluster mode.
+   */
+  readonly url: string | null;
+  /** Single mode: the node (IPv6 without brackets). null in cluster mode. */
+  readonly host: string | null;
+  /** Single mode: the port, 6379 when not given. null in cluster mode. */
+  readonly port: number | null;
+  readonly password: string | null;
+  readonly username: string | null;
+  /** `rediss://`, or `router_settings.redis_ssl` / `cache_kwargs.ssl` / `REDIS_SSL` true. */
+  readonly tls: boolean;
+  /** Cluster mode: the nodes to discover the cluster from; empty in single mode. */
+  readonly startupNodes: readonly { readonly host: string; readonly port: number }[];
+  /** Key prefix; every key also carries a `{...}` hash tag so multi-key scripts work on Redis Cluster. */
+  readonly namespace: string;
+  /** How often an instance flushes its counters and reads cluster totals (ms). */
+  readonly syncIntervalMs: number;
+}
+
 /** One `router_settings.model_group_alias` entry. */
 export interface ModelGroupAlias {
   /**
@@ -136,6 +166,8 @@ export interface ProxyConfig {
   readonly router: RouterSettings;
   readonly reliability: ReliabilitySettings;
   readonly server: ServerSettings;
+  /** Shared state across instances; null = everything stays in process. */
+  readonly redis: RedisSettings | null;
   /** `litellm_settings` as resolved. */
   readonly litellmSettings: JsonObject;
   /** `general_settings` as resolved. */
