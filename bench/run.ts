@@ -4,6 +4,7 @@
  * micro-benchmarks. Everything runs on 127.0.0.1, every duration is bounded, and every child
  * process is killed on the way out, whatever the way out is.
  */
+import { startOwnedTestRedis } from '../test/support/redis-server.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,9 +33,11 @@ const PROXY_READY_MS = 20_000;
 const UPSTREAM_READY_MS = 10_000;
 
 /** Dispatch modes; `workers: null` omits the flag so the proxy's own default (the pool) is measured. */
-const MODES: readonly { label: string; workers: number | null }[] = [
-  { label: 'pool', workers: null },
-  { label: 'inline', workers: 0 },
+const MODES: readonly { label: string; workers: number | null; redis: boolean }[] = [
+  { label: 'pool', workers: null, redis: false },
+  { label: 'inline', workers: 0, redis: false },
+  // The same pool run with Redis state sharing on: the figure to compare is its ratio to `pool`.
+  { label: 'pool+redis', workers: null, redis: true },
 ];
 
 /** Memory scenario: streams that stay open ~30 s (150 chunks, 200 ms apart) while we sample. */
@@ -145,6 +148,8 @@ async function measureMemory(dir: string): Promise<StreamMemoryResult> {
 
 /** Holds the proxy configs; removed by the 'exit' handler so an interrupted run leaves nothing behind. */
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+/** Stops the bench's own redis-server (its helper also kills it on exit). */
+let stopRedis: (() => Promise<void>) | null = null;
 
 async function main(args: BenchArgs): Promise<void> {
   try {
@@ -157,7 +162,21 @@ async function main(args: BenchArgs): Promise<void> {
     const modes: Record<string, ModeResult> = {};
     let memory: StreamMemoryResult | null = null;
     if (!args.onlyDirect) {
-      for (const mode of MODES) modes[mode.label] = await measureMode(args, configPath, mode, direct);
+      let redisConfigPath: string | null = null;
+      try {
+        const redis = await startOwnedTestRedis();
+        stopRedis = () => redis.close();
+        redisConfigPath = join(dir, 'config-redis.yaml');
+        writeFileSync(redisConfigPath, `${configYaml(upstream.port)}router_settings:\n  redis_url: ${redis.url}\n  redis_namespace: bench\n`);
+      } catch (err) {
+        log(`no redis-server for the pool+redis scenario (${err instanceof Error ? err.message : String(err)}); skipping it`);
+      }
+      for (const mode of MODES) {
+        if (mode.redis && redisConfigPath === null) continue;
+        modes[mode.label] = await measureMode(args, mode.redis ? redisConfigPath! : configPath, mode, direct);
+      }
+      await stopRedis?.();
+      stopRedis = null;
       await upstream.stop();
       memory = await measureMemory(dir);
     }
@@ -181,6 +200,7 @@ async function main(args: BenchArgs): Promise<void> {
     const written = writeResults(RESULTS_DIR, results);
     log(`wrote ${written.json} and ${written.md}`);
   } finally {
+    await stopRedis?.();
     await stopAll();
   }
 }

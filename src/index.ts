@@ -6,6 +6,7 @@ import type { ProxyConfig } from './config/types.js';
 import { createLogger, type Logger } from './log.js';
 import { Router, type RouterOptions } from './router/router.js';
 import { ProxyServer } from './server/app.js';
+import { RedisSync } from './sync/redis-sync.js';
 import { createDispatcher, type Dispatcher } from './upstream/dispatch.js';
 
 export { loadConfigFile, loadConfigText, formatProblems } from './config/load.js';
@@ -29,6 +30,8 @@ export interface RunningProxy {
   readonly router: Router;
   readonly dispatcher: Dispatcher;
   readonly server: ProxyServer;
+  /** The Redis sync, when the config names a Redis. */
+  readonly sync: RedisSync | null;
   /** Graceful: stop accepting, let in-flight work finish (bounded), stop the workers. */
   close(): Promise<void>;
 }
@@ -45,9 +48,16 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   const workers = opts.workers ?? defaultWorkers();
   const dispatcher = await createDispatcher(workers);
   const router = new Router(opts.config, dispatcher, opts.router);
+  let sync: RedisSync | null = null;
+  if (opts.config.redis) {
+    sync = new RedisSync(opts.config.redis, router.allDeployments(), log, opts.router?.now);
+    router.attachSync(sync);
+    sync.start();
+  }
   const server = new ProxyServer({
     router,
     dispatcher,
+    sharedState: sync ? () => sync!.status : null,
     masterKey: opts.config.server.masterKey,
     maxBodyBytes: opts.config.server.maxRequestBodyBytes,
     shutdownGraceMs: opts.config.server.shutdownGraceMs,
@@ -58,10 +68,14 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     await dispatcher.ready();
   } catch (err) {
     await server.close();
+    await sync?.stop();
     await dispatcher.close();
     throw err;
   }
-  router.onCooldown((d, ms, why) => log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`));
+  router.onCooldown((d, ms, why) => {
+    log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`);
+    sync?.publishCooldown(d, d.cooldownUntil);
+  });
   let stopHealth: (() => void) | null = null;
   const general = opts.config.generalSettings;
   if (general.background_health_checks === true) {
@@ -80,11 +94,13 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     router,
     dispatcher,
     server,
+    sync,
     close() {
       closing ??= (async () => {
         server.setReady(false);
         stopHealth?.();
         await server.close();
+        await sync?.stop();
         await dispatcher.close();
       })();
       return closing;

@@ -25,6 +25,8 @@ export type Outcome =
 
 /** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
 const LATENCY_SAMPLES = 10;
+/** A shared view older than this is not trusted (Redis is gone): local rules take over. */
+const SHARED_STALE_MS = 1500;
 /** LiteLLM appends a 1000 s sample when a deployment times out, so it drops to the back. */
 const TIMEOUT_PENALTY_S = 1000;
 
@@ -47,7 +49,10 @@ export class DeploymentState implements Candidate {
   readonly label: string;
   readonly window = new UsageWindow();
 
-  inFlight = 0;
+  /** Requests in flight from this instance: what leases count and shutdown waits for. */
+  localInFlight = 0;
+  /** Requests in flight to this deployment from other live instances (from the last sync). */
+  remoteInFlight = 0;
   successes = 0;
   failures = 0;
   /** Epoch ms until which the deployment is cooling down (0 = not cooling). */
@@ -72,6 +77,19 @@ export class DeploymentState implements Candidate {
   latencyUpdatedAt: number | null = null;
   ewmaMs: number | null = null;
   ewmaUpdatedAt: number | null = null;
+  /** Requests this instance may still admit before its next sync without asking Redis (its lease). */
+  leaseRemaining = 0;
+  /** The cluster view from the last sync; null without Redis. */
+  #shared: { at: number; requests: number; tokens: number; leasedByOthers: number } | null = null;
+  #syncAttached = false;
+  /** `leaseRemaining` when the current sync round was sent (its carry). */
+  #carryAtDrain = 0;
+  /** Usage not yet flushed to Redis, by epoch second. */
+  #pending = new Map<number, { requests: number; tokens: number }>();
+  #pendingRequests = 0;
+  #pendingTokens = 0;
+  /** Requests reserved in Redis one by one since the last sync (already counted there). */
+  #reservedSinceSync = 0;
   readonly #latency: number[] = [];
   readonly #ttft: number[] = [];
 
@@ -96,17 +114,126 @@ export class DeploymentState implements Candidate {
     this.label = `${cfg.group}/${cfg.id.length > 16 ? cfg.id.slice(0, 12) : cfg.id}`;
   }
 
+  /** What pickers rank on: requests in flight across the cluster (local alone without Redis). */
+  get inFlight(): number {
+    return this.localInFlight + this.remoteInFlight;
+  }
+
+  /** The shared view when it is fresh enough to trust (see RedisSync); null means local rules apply. */
+  #sharedView(now: number): { requests: number; tokens: number; leasedByOthers: number } | null {
+    const sh = this.#shared;
+    return sh !== null && now - sh.at < SHARED_STALE_MS ? sh : null;
+  }
+
   /** Why this deployment cannot take a request now, or null when it can. */
   blockedBy(now: number): 'cooldown' | 'rpm' | 'tpm' | 'parallel' | null {
     if (this.cooldownUntil > now) return 'cooldown';
     // Half-open: while the probe is out, the deployment stays closed to other traffic.
     if (this.halfOpen && this.probeInFlight) return 'cooldown';
-    this.windowRequests = this.window.requests(now);
-    this.windowTokens = this.window.tokens(now);
-    if (this.rpm !== null && this.windowRequests >= this.rpm) return 'rpm';
+    const sh = this.#sharedView(now);
+    if (sh !== null) {
+      this.windowRequests = sh.requests + this.#pendingRequests + this.#reservedSinceSync;
+      this.windowTokens = sh.tokens + this.#pendingTokens;
+      // Past the lease, a request needs a reservation; skip the round trip when it is clearly full.
+      if (this.rpm !== null && this.leaseRemaining <= 0 && this.windowRequests + sh.leasedByOthers >= this.rpm) return 'rpm';
+    } else {
+      this.windowRequests = this.window.requests(now);
+      this.windowTokens = this.window.tokens(now);
+      if (this.rpm !== null && this.windowRequests >= this.rpm) return 'rpm';
+    }
     if (this.tpm !== null && this.windowTokens >= this.tpm) return 'tpm';
-    if (this.maxParallel !== null && this.inFlight >= this.maxParallel) return 'parallel';
+    if (this.maxParallel !== null && this.localInFlight >= this.maxParallel) return 'parallel';
     return null;
+  }
+
+  /** True when admitting a request needs an atomic reservation in Redis first (its lease is spent). */
+  needsReservation(now: number): boolean {
+    return this.rpm !== null && this.leaseRemaining <= 0 && this.#sharedView(now) !== null;
+  }
+
+  /** Counts one admitted request. `reserved`: already counted in Redis by a reservation. */
+  admit(now: number, reserved: boolean): void {
+    this.localInFlight++;
+    this.window.add(now, 1, 0);
+    this.windowRequests++;
+    if (!this.#syncAttached) return;
+    if (reserved) {
+      this.#reservedSinceSync++;
+      return;
+    }
+    if (this.leaseRemaining > 0) this.leaseRemaining--;
+    this.#addPending(now, 1, 0);
+  }
+
+  attachSync(): void {
+    this.#syncAttached = true;
+  }
+
+  #addPending(now: number, requests: number, tokens: number): void {
+    const s = Math.floor(now / 1000);
+    const p = this.#pending.get(s);
+    if (p) {
+      p.requests += requests;
+      p.tokens += tokens;
+    } else {
+      this.#pending.set(s, { requests, tokens });
+    }
+    this.#pendingRequests += requests;
+    this.#pendingTokens += tokens;
+  }
+
+  /** Takes the unflushed usage for a sync round (dropping seconds already out of every window). */
+  drainPending(now: number): Array<{ second: number; requests: number; tokens: number }> {
+    this.#carryAtDrain = this.leaseRemaining;
+    const oldest = Math.floor(now / 1000) - 60;
+    const out: Array<{ second: number; requests: number; tokens: number }> = [];
+    for (const [second, p] of this.#pending) if (second >= oldest) out.push({ second, ...p });
+    this.#pending = new Map();
+    this.#pendingRequests = 0;
+    this.#pendingTokens = 0;
+    return out;
+  }
+
+  /** Puts back usage a failed sync round did not flush. */
+  restorePending(items: ReadonlyArray<{ second: number; requests: number; tokens: number }>): void {
+    for (const p of items) {
+      const cur = this.#pending.get(p.second);
+      if (cur) {
+        cur.requests += p.requests;
+        cur.tokens += p.tokens;
+      } else {
+        this.#pending.set(p.second, { requests: p.requests, tokens: p.tokens });
+      }
+      this.#pendingRequests += p.requests;
+      this.#pendingTokens += p.tokens;
+    }
+  }
+
+  /** Applies a sync round's cluster view. `lease` is the new grant (−1 when the deployment has no rpm). */
+  applyShared(at: number, v: { requests: number; tokens: number; remoteInFlight: number; lease: number; leasedByOthers: number }): void {
+    this.#shared = { at, requests: v.requests, tokens: v.tokens, leasedByOthers: v.leasedByOthers };
+    this.remoteInFlight = v.remoteInFlight;
+    // The new share covers what was spent from the carry while the reply travelled.
+    if (v.lease >= 0) {
+      const spentInFlight = Math.max(0, this.#carryAtDrain - this.leaseRemaining);
+      this.leaseRemaining = Math.max(0, v.lease - spentInFlight);
+    }
+    this.#reservedSinceSync = 0;
+  }
+
+  /** Redis may have lost every lease (a restart keeps nothing): ours is void until the next grant. */
+  dropLease(): void {
+    this.leaseRemaining = 0;
+    this.#carryAtDrain = 0;
+  }
+
+  /** A cooldown another instance started (published, or read on reconnect). */
+  applyRemoteCooldown(now: number, untilMs: number): void {
+    if (untilMs <= now || untilMs <= this.cooldownUntil) return;
+    this.cooldownUntil = untilMs;
+    this.lastCooldownMs = untilMs - now;
+    this.halfOpen = true;
+    this.probeInFlight = false;
   }
 
   /** Milliseconds until this deployment's rpm/tpm window frees capacity. */
@@ -149,7 +276,10 @@ export class DeploymentState implements Candidate {
     this.latencyUpdatedAt = now;
     this.ewmaMs = updatePeakEwma(this.ewmaMs, this.ewmaUpdatedAt, latencyMs, now);
     this.ewmaUpdatedAt = now;
-    if (usage) this.window.add(now, 0, usage.totalTokens);
+    if (usage) {
+      this.window.add(now, 0, usage.totalTokens);
+      if (this.#syncAttached) this.#addPending(now, 0, usage.totalTokens);
+    }
   }
 
   recordTimeout(now: number, elapsedMs: number): void {
@@ -268,7 +398,7 @@ export class GroupActor {
   }
 
   /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
-  acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable {
+  acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentState } {
     const now = ctx.now;
     const eligible = this.#eligible;
     eligible.length = 0;
@@ -298,9 +428,13 @@ export class GroupActor {
     const d = this.#pick(eligible, ctx);
     eligible.length = 0;
     if (d === null) return { reason: 'none', retryAfterMs: 1000, cooling: [] };
-    d.inFlight++;
-    d.window.add(now, 1, 0);
-    d.windowRequests++;
+    if (d.needsReservation(now)) return { reserve: d };
+    return this.admit(d, now, false, opts);
+  }
+
+  /** Counts the request on `d` and hands out its lease (after a reservation, `reserved` is true). */
+  admit(d: DeploymentState, now: number, reserved: boolean, opts: AcquireOptions = {}): Lease {
+    d.admit(now, reserved);
     if (d.halfOpen && d.cooldownUntil <= now) d.probeInFlight = true;
     return new Lease(this, d, now, opts.cooldownTimeMs ?? null);
   }
@@ -341,7 +475,7 @@ export class GroupActor {
 
   /** Called once per lease, by `Lease.done`. Health bookkeeping happens here, synchronously. */
   settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number, requestCooldownMs: number | null = null): void {
-    d.inFlight--;
+    d.localInFlight--;
     const probe = d.halfOpen && d.probeInFlight;
     if (probe) d.probeInFlight = false;
     switch (outcome.kind) {
@@ -412,7 +546,7 @@ export class GroupActor {
   /** Requests in flight across the group (tests use it to prove leases return to zero). */
   inFlight(): number {
     let n = 0;
-    for (const d of this.deployments) n += d.inFlight;
+    for (const d of this.deployments) n += d.localInFlight;
     return n;
   }
 

@@ -10,6 +10,7 @@ import { buildTarget, type Endpoint, type UpstreamTarget } from '../providers/in
 import { newTaskId, type Dispatcher, type StreamHandle } from '../upstream/dispatch.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
 import { DeploymentState, GroupActor, type Lease, type Outcome, type Unavailable } from './group-actor.js';
+import type { RedisSync } from '../sync/redis-sync.js';
 import { RequestPlan, outcomeClass } from './plan.js';
 import { classifyFailure, type ErrorClass } from './policy.js';
 import { publicParams } from '../server/model-info.js';
@@ -178,6 +179,7 @@ export class Router {
   readonly #maxInputTokens = new Map<string, number>();
   readonly #preCallChecks: boolean;
   #onCooldown: ((d: DeploymentState, ms: number, why: string) => void) | null = null;
+  #sync: RedisSync | null = null;
   #lastHealth: HealthReport | null = null;
 
   constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions = {}) {
@@ -291,6 +293,16 @@ export class Router {
     return this.#lastHealth;
   }
 
+  /** Every deployment of every group, for the sync layer. */
+  allDeployments(): DeploymentState[] {
+    return [...this.actors.values()].flatMap((a) => [...a.deployments]);
+  }
+
+  /** Shares this router's state through Redis (reservations go through it). */
+  attachSync(sync: RedisSync): void {
+    this.#sync = sync;
+  }
+
   /** Registers who hears about cooldowns as they start (the log; later, Redis). */
   onCooldown(fn: (d: DeploymentState, ms: number, why: string) => void): void {
     this.#onCooldown = fn;
@@ -357,12 +369,35 @@ export class Router {
     if (ctx.aborted) return null;
     const cooldownTimeMs = secondsOrZero(req.json.cooldown_time);
     const deadline = this.#clock() + PARALLEL_WAIT_MS;
+    // Deployments a reservation found full in the cluster: skipped for the rest of this lease.
+    let full: Set<string> | null = null;
+    let fullRetryMs = Number.POSITIVE_INFINITY;
     for (;;) {
       const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
-      let got = actor.acquire(pick, { deploymentId: resolved.deploymentId, allow, exclude: tried.size > 0 ? tried : null, cooldownTimeMs });
+      const skip = full === null ? tried : new Set([...tried, ...full]);
+      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs };
+      let got = actor.acquire(pick, { ...base, exclude: skip.size > 0 ? skip : null });
       // Every untried deployment is unavailable: a retry may go back to one already tried.
-      if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { deploymentId: resolved.deploymentId, allow, cooldownTimeMs });
+      if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { ...base, exclude: full });
+      if ('reserve' in got) {
+        // Its lease is spent: one atomic reservation in Redis decides (never overshoots the cluster rpm).
+        const d = got.reserve;
+        const r = this.#sync ? await this.#sync.reserve(d) : ({ ok: 'unavailable' } as const);
+        if (ctx.aborted) return null;
+        const now = this.#clock();
+        if (r.ok === true) return { lease: actor.admit(d, now, true, base), actor, resolved };
+        if (r.ok === 'unavailable' && d.window.requests(now) < (d.rpm ?? Number.POSITIVE_INFINITY)) {
+          // Redis is gone or slow: this instance's own window decides, as with no Redis at all.
+          return { lease: actor.admit(d, now, false, base), actor, resolved };
+        }
+        (full ??= new Set()).add(d.id);
+        if (r.ok === false) fullRetryMs = Math.min(fullRetryMs, r.retryAfterMs);
+        continue;
+      }
       if (!('reason' in got)) return { lease: got, actor, resolved };
+      if (full !== null && got.reason !== 'parallel') {
+        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling };
+      }
       const left = deadline - this.#clock();
       if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) {
         return { error: this.#unavailableError(model, got), actor, unavailable: got };

@@ -19,6 +19,8 @@ export interface ServerOptions {
   readonly masterKey: string | null;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
+  /** Redis sync status for readiness; null when the config names no Redis. */
+  readonly sharedState?: (() => 'connected' | 'degraded') | null;
 }
 
 type Route =
@@ -231,10 +233,13 @@ export class ProxyServer {
     }
     if (route.kind === 'readiness') {
       const ready = this.#ready && !this.#draining;
+      const shared = this.#opts.sharedState?.() ?? null;
+      // Losing Redis degrades (limits per instance) but never stops serving: still 200.
       writeJson(res, st, ready ? 200 : 503, JSON.stringify({
-        status: ready ? 'healthy' : this.#draining ? 'shutting down' : 'starting',
+        status: !ready ? (this.#draining ? 'shutting down' : 'starting') : shared === 'degraded' ? 'degraded' : 'healthy',
         workers: this.#opts.dispatcher.threads,
         dispatch: this.#opts.dispatcher.mode,
+        redis: shared === null ? 'not configured' : shared,
       }));
       return;
     }

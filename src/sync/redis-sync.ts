@@ -1,0 +1,275 @@
+/**
+ * Shares routing state across instances through Redis, off the request path.
+ *
+ * Every `syncIntervalMs` one script call flushes this instance's usage deltas and in-flight
+ * counts for every deployment and brings back cluster totals, other instances' in-flight
+ * counts and a budget lease per rpm-limited deployment (scripts.ts explains the lease). The
+ * actors apply the totals synchronously. Only a request for a deployment whose lease is spent
+ * waits on Redis (one RESERVE call, bounded by `commandTimeout`). Cooldowns are written with
+ * their expiry and published the moment they start.
+ *
+ * Latency averages stay local: they describe the path from this instance to the upstream,
+ * sharing them would cost a write per request, and a few local samples settle them anyway.
+ *
+ * Losing Redis never fails a request: commands fail fast (no offline queue), the actors fall
+ * back to their local windows once the shared view is stale, the loss is logged once, and on
+ * reconnect the deltas kept meanwhile are flushed and cooldowns re-read.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisSettings } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { DeploymentState } from '../router/group-actor.js';
+import { RESERVE, SYNC } from './scripts.js';
+
+/** Heartbeat expiry: an instance silent this long stops counting (its in-flight requests too). */
+const HEARTBEAT_TTL_MS = 3000;
+/** A shared view older than this is stale: actors fall back to their local windows. */
+const STALE_AFTER_MS = 1500;
+/** Upper bound on any Redis command, so a slow Redis cannot hold a request. */
+const COMMAND_TIMEOUT_MS = 250;
+
+export type SyncStatus = 'connected' | 'degraded';
+
+export type Reservation = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number } | { readonly ok: 'unavailable' };
+
+type Client = Redis | Cluster;
+
+interface ScriptClient {
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+}
+
+export class RedisSync {
+  readonly instanceId = randomUUID();
+  readonly #settings: RedisSettings;
+  readonly #deployments: readonly DeploymentState[];
+  readonly #byId: ReadonlyMap<string, DeploymentState>;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  readonly #tag: string;
+  #client: Client | null = null;
+  #sub: Client | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #syncing = false;
+  #lastOk = 0;
+  #lostLogged = false;
+  #liveInstances = 1;
+  readonly #sha = new Map<string, string>();
+
+  constructor(settings: RedisSettings, deployments: readonly DeploymentState[], log: Logger, clock: () => number = Date.now) {
+    this.#settings = settings;
+    this.#deployments = deployments;
+    this.#byId = new Map(deployments.map((d) => [d.id, d]));
+    this.#log = log;
+    this.#clock = clock;
+    this.#tag = `{${settings.namespace}}`;
+    for (const d of deployments) d.attachSync();
+  }
+
+  get status(): SyncStatus {
+    return this.#clock() - this.#lastOk < STALE_AFTER_MS ? 'connected' : 'degraded';
+  }
+
+  /** Instances that heartbeated within the last few seconds, as of the last sync. */
+  get liveInstances(): number {
+    return this.#liveInstances;
+  }
+
+  #options(): RedisOptions {
+    const s = this.#settings;
+    return {
+      host: s.host ?? undefined,
+      port: s.port ?? undefined,
+      password: s.password ?? undefined,
+      username: s.username ?? undefined,
+      tls: s.tls ? {} : undefined,
+      lazyConnect: true,
+      // Fail fast while disconnected: a request must never queue behind a dead Redis.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: 2000,
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    };
+  }
+
+  #connect(): Client {
+    const s = this.#settings;
+    if (s.mode === 'cluster') {
+      const { host: _h, port: _p, enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = this.#options();
+      return new Cluster(s.startupNodes.map((n) => ({ host: n.host, port: n.port })), {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        redisOptions,
+        clusterRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      });
+    }
+    return s.url ? new Redis(s.url, this.#options()) : new Redis(this.#options());
+  }
+
+  /** Connects in the background (a Redis that is down at start never blocks serving) and starts syncing. */
+  start(): void {
+    this.#client = this.#connect();
+    this.#sub = this.#connect();
+    for (const c of [this.#client, this.#sub]) {
+      // ioredis reports connection errors here; the sync loop logs the loss once.
+      c.on('error', () => undefined);
+      void c.connect().catch(() => undefined);
+    }
+    const channel = `${this.#tag}:cooldowns`;
+    this.#sub.on('ready', () => {
+      void this.#sub!.subscribe(channel).catch(() => undefined);
+    });
+    this.#sub.on('message', (_ch: string, message: string) => this.#onCooldownMessage(message));
+    this.#client.on('ready', () => void this.#readCooldowns());
+    this.#client.on('close', () => {
+      for (const d of this.#deployments) d.dropLease();
+    });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => void this.syncNow().finally(() => this.#schedule()), this.#settings.syncIntervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    // One last flush, so what this instance sent stays counted for its window.
+    await this.syncNow().catch(() => undefined);
+    for (const c of [this.#client, this.#sub]) c?.disconnect();
+  }
+
+  async #script(name: 'SYNC' | 'RESERVE', keys: string[], args: (string | number)[]): Promise<unknown> {
+    const c = this.#client as unknown as ScriptClient;
+    const source = name === 'SYNC' ? SYNC : RESERVE;
+    const sha = this.#sha.get(name);
+    if (sha) {
+      try {
+        return await c.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+      }
+    }
+    const result = await c.eval(source, keys.length, ...keys, ...args);
+    this.#sha.set(name, createHash('sha1').update(source).digest('hex'));
+    return result;
+  }
+
+  #keys(d: DeploymentState): [string, string, string] {
+    return [`${this.#tag}:u:${d.id}`, `${this.#tag}:l:${d.id}`, `${this.#tag}:f:${d.id}`];
+  }
+
+  /** One sync round: flush deltas, read totals, renew leases. Safe to call at any time. */
+  async syncNow(): Promise<void> {
+    if (this.#syncing) return;
+    if (this.#client === null || this.#client.status !== 'ready') {
+      for (const d of this.#deployments) d.dropLease();
+      this.#noteLoss();
+      return;
+    }
+    this.#syncing = true;
+    const now = this.#clock();
+    const keys: string[] = [`${this.#tag}:i`];
+    const args: (string | number)[] = [this.instanceId, now, HEARTBEAT_TTL_MS, this.#deployments.length];
+    const drained = this.#deployments.map((d) => d.drainPending(now));
+    this.#deployments.forEach((d, i) => {
+      keys.push(...this.#keys(d));
+      const pending = drained[i]!;
+      args.push(d.rpm ?? -1, d.leaseRemaining, pending.length);
+      for (const p of pending) args.push(p.second, p.requests, p.tokens);
+      args.push(d.localInFlight);
+    });
+    try {
+      const out = (await this.#script('SYNC', keys, args)) as number[];
+      const at = this.#clock();
+      this.#liveInstances = Number(out[0]);
+      this.#deployments.forEach((d, i) => {
+        const o = 1 + i * 5;
+        d.applyShared(at, {
+          requests: Number(out[o]),
+          tokens: Number(out[o + 1]),
+          remoteInFlight: Number(out[o + 2]),
+          lease: Number(out[o + 3]),
+          leasedByOthers: Number(out[o + 4]),
+        });
+      });
+      this.#lastOk = at;
+      if (this.#lostLogged) {
+        this.#lostLogged = false;
+        this.#log.info('redis: reconnected; shared limits, cooldowns and counts resume');
+      }
+    } catch (err) {
+      // Not flushed: put the deltas back so the next successful round counts them. Leases are
+      // void: the server may be gone with them, and a restarted one would grant the budget again.
+      this.#deployments.forEach((d, i) => {
+        d.restorePending(drained[i]!);
+        d.dropLease();
+      });
+      this.#noteLoss(err);
+    } finally {
+      this.#syncing = false;
+    }
+  }
+
+  #noteLoss(err?: unknown): void {
+    if (this.#lostLogged || this.#clock() - this.#lastOk < STALE_AFTER_MS) return;
+    this.#lostLogged = true;
+    const why = err instanceof Error ? `: ${err.message}` : '';
+    this.#log.warn(`redis: unreachable${why}; serving on local state (limits and cooldowns per instance until it returns)`);
+  }
+
+  /**
+   * Reserves one request for a deployment whose lease is spent. `unavailable` when Redis is
+   * down or slow: the caller falls back to its local window.
+   */
+  async reserve(d: DeploymentState): Promise<Reservation> {
+    if (this.#client === null || this.#client.status !== 'ready' || d.rpm === null) return { ok: 'unavailable' };
+    try {
+      const [usage, leases] = this.#keys(d);
+      const out = (await this.#script('RESERVE', [usage, leases], [this.#clock(), d.rpm])) as number[];
+      return Number(out[0]) === 1 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, Number(out[1])) };
+    } catch {
+      return { ok: 'unavailable' };
+    }
+  }
+
+  /** Writes a cooldown with its expiry and tells every instance at once. */
+  publishCooldown(d: DeploymentState, untilMs: number): void {
+    const c = this.#client;
+    if (c === null || c.status !== 'ready') return;
+    const ms = Math.max(1, Math.round(untilMs - this.#clock()));
+    const key = `${this.#tag}:cd:${d.id}`;
+    void c.set(key, String(untilMs), 'PX', ms).catch(() => undefined);
+    void c.publish(`${this.#tag}:cooldowns`, `${this.instanceId}|${d.id}|${untilMs}`).catch(() => undefined);
+  }
+
+  #onCooldownMessage(message: string): void {
+    const [from, id, until] = message.split('|');
+    if (from === this.instanceId || id === undefined) return;
+    const d = this.#byId.get(id);
+    const untilMs = Number(until);
+    if (d && Number.isFinite(untilMs)) d.applyRemoteCooldown(this.#clock(), untilMs);
+  }
+
+  /** On (re)connect: cooldowns that started while this instance was not listening. */
+  async #readCooldowns(): Promise<void> {
+    const c = this.#client;
+    if (c === null || this.#deployments.length === 0) return;
+    try {
+      const keys = this.#deployments.map((d) => `${this.#tag}:cd:${d.id}`);
+      const values = await c.mget(...keys);
+      const now = this.#clock();
+      values.forEach((v, i) => {
+        const until = Number(v);
+        if (v !== null && Number.isFinite(until)) this.#deployments[i]!.applyRemoteCooldown(now, until);
+      });
+    } catch {
+      /* the next reconnect tries again */
+    }
+  }
+}
