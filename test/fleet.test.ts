@@ -113,6 +113,27 @@ describe('a fleet of three instances', () => {
   });
 });
 
+test('an instance that dies stops counting its in-flight requests within a few seconds', async () => {
+  const [slow] = await upstreams(1);
+  slow!.setBehavior({ kind: 'hang' });
+  const [a, b] = await fleet(2, dep('g', slow!));
+  const client = new AbortController();
+  const pending = fetch(`${a!.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'g', messages: msg }),
+    signal: client.signal,
+  }).catch(() => undefined);
+  const seenByB = (): number => b!.router.resolve('g')!.deployments[0]!.remoteInFlight;
+  await eventually(() => seenByB() === 1, 2000, 'b sees a\'s request in flight');
+  await a!.sync!.stop({ flush: false });
+  const t0 = Date.now();
+  await eventually(() => seenByB() === 0, 6000, 'the dead instance stops counting');
+  assert.ok(Date.now() - t0 < 5000);
+  client.abort();
+  await pending;
+});
+
 describe('losing Redis', () => {
   test('Redis stopped mid-run: every instance keeps answering, no 5xx; restarted: a fresh cap holds again', async () => {
     const [h, l1, l2] = await upstreams(3);
