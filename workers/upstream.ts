@@ -10,6 +10,7 @@ import { Agent, request, errors as undiciErrors } from 'undici';
 import { buildUpstreamBody } from '../src/providers/index.js';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
 import { readUsage, SseRestamper } from '../src/upstream/sse.js';
+import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import {
   ABORT_CHANNEL,
@@ -35,8 +36,8 @@ const agent = new Agent({
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** In-flight tasks by id, so an abort can reach them. */
-const inflight = new Map<number, AbortController>();
+/** In-flight tasks by id, so an abort can reach them: each entry cancels its task. */
+const inflight = new Map<number, (reason: TaskAbort) => void>();
 /** Aborts that arrived before their task started (a race in pool mode): id → time seen. */
 const earlyAborts = new Map<number, number>();
 
@@ -48,9 +49,9 @@ class TaskAbort extends Error {
 
 /** Cancels a task: the upstream request is aborted and nothing more is sent for it. */
 export function abort(id: number): void {
-  const c = inflight.get(id);
-  if (c) {
-    c.abort(new TaskAbort('client'));
+  const cancel = inflight.get(id);
+  if (cancel) {
+    cancel(new TaskAbort('client'));
     return;
   }
   const now = Date.now();
@@ -79,9 +80,14 @@ export function ping(): boolean {
 
 function begin(id: number): AbortController {
   const c = new AbortController();
-  if (earlyAborts.delete(id)) c.abort(new TaskAbort('client'));
-  inflight.set(id, c);
+  track(id, (reason) => c.abort(reason));
   return c;
+}
+
+/** Registers how to cancel task `id`; an abort that raced ahead of the task cancels it now. */
+function track(id: number, cancel: (reason: TaskAbort) => void): void {
+  inflight.set(id, cancel);
+  if (earlyAborts.delete(id)) cancel(new TaskAbort('client'));
 }
 
 function toArrayBuffer(s: string): ArrayBuffer {
@@ -107,8 +113,7 @@ export function parseRetryAfter(value: string | string[] | undefined): number | 
 }
 
 /** Maps whatever undici or our own abort threw to a wire error. */
-function toWireError(err: unknown, signal: AbortSignal, label: string, defaultPhase: WireError['phase']): WireError {
-  const reason: unknown = signal.aborted ? signal.reason : null;
+function toWireError(err: unknown, reason: unknown, label: string, defaultPhase: WireError['phase']): WireError {
   if (reason instanceof TaskAbort) {
     if (reason.why === 'timeout') {
       return { code: 'UPSTREAM_TIMEOUT', message: `upstream ${label} timed out (${reason.phase ?? defaultPhase})`, phase: reason.phase ?? defaultPhase };
@@ -131,13 +136,21 @@ function toWireError(err: unknown, signal: AbortSignal, label: string, defaultPh
 }
 
 export async function call(task: CallTask): Promise<CallResult> {
-  const controller = begin(task.id);
+  // A Cancel rather than an AbortController: the hot path needs no signal or listener.
+  const cancel = new Cancel();
+  track(task.id, (reason) => cancel.cancel(reason));
   try {
     const body = parseBody(task);
     if (task.mockTimeout) {
-      await waitOrAbort(task.timeoutMs, controller.signal);
-      if (!controller.signal.aborted) controller.abort(new TaskAbort('timeout', 'total'));
-      throw controller.signal.reason;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, task.timeoutMs);
+        cancel.bind(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      cancel.cancel(new TaskAbort('timeout', 'total'));
+      throw cancel.reason;
     }
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
@@ -146,25 +159,18 @@ export async function call(task: CallTask): Promise<CallResult> {
       const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
-    if (controller.signal.aborted) throw controller.signal.reason;
-    const timer = setTimeout(() => controller.abort(new TaskAbort('timeout', 'total')), task.timeoutMs);
+    if (cancel.reason !== null) throw cancel.reason;
+    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), task.timeoutMs);
     try {
-      const res = await request(task.url!, {
-        method: 'POST',
-        headers: task.headers as string[],
-        body: upstreamBody(task, body),
-        signal: controller.signal,
-        dispatcher: agent,
-      });
-      const raw = await res.body.arrayBuffer();
-      if (res.statusCode >= 400) {
-        return { ok: false, status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+      const res = await rawPost(agent, task.url!, task.headers, upstreamBody(task, body), cancel);
+      if (res.status >= 400) {
+        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(decoder.decode(raw));
+        parsed = JSON.parse(res.body.toString('utf8'));
       } catch {
-        return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.statusCode} with a body that is not JSON` } };
+        return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.status} with a body that is not JSON` } };
       }
       let usage = null;
       let finishReason: string | null = null;
@@ -178,16 +184,23 @@ export async function call(task: CallTask): Promise<CallResult> {
           if (typeof fr === 'string') finishReason = fr;
         }
       }
-      return { ok: true, status: res.statusCode, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason };
+      return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason };
     } finally {
       clearTimeout(timer);
     }
   } catch (err) {
     if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'INTERNAL', message: 'request body is not valid JSON' } };
-    return { ok: false, status: 0, error: toWireError(err, controller.signal, task.label, 'total') };
+    return { ok: false, status: 0, error: toWireError(err, cancel.reason, task.label, 'total') };
   } finally {
     inflight.delete(task.id);
   }
+}
+
+/** A standalone copy of a Buffer's bytes (a Buffer may be a view into a larger pooled slab). */
+function bufferToArrayBuffer(b: Buffer): ArrayBuffer {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out.buffer;
 }
 
 /**
@@ -336,7 +349,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     if (err instanceof SyntaxError) {
       post({ t: 'error', error: { code: 'INTERNAL', message: 'request body is not valid JSON' } });
     } else {
-      const e = toWireError(err, controller.signal, task.label, 'first-byte');
+      const e = toWireError(err, controller.signal.aborted ? controller.signal.reason : null, task.label, 'first-byte');
       if (e.code !== 'UPSTREAM_ABORTED') post({ t: 'error', error: e });
     }
     return false;
