@@ -6,6 +6,7 @@
 import { Bench } from 'tinybench';
 import { createPicker, strategyNames } from '../src/router/strategies/index.js';
 import type { Candidate, PickContext, Picker } from '../src/router/strategies/types.js';
+import { seeded } from '../test/support/random.js';
 
 export interface PickerEntry {
   readonly name: string;
@@ -24,18 +25,6 @@ export interface PickerResult {
   readonly meanNs: number;
   /** Relative margin of error of the latency mean, in percent. */
   readonly rme: number;
-}
-
-/** mulberry32: tiny, fast, and deterministic from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The clock the bench candidates' latency timestamps are relative to. */
@@ -71,7 +60,7 @@ export function makeCandidates(n: number): Candidate[] {
 }
 
 // Written on every call so V8 cannot drop the picker call as dead code.
-let sink: Candidate | null = null;
+export let sink: Candidate | null = null;
 
 /**
  * Picks per timed call. A single pick takes tens of ns, about the cost of reading the clock,

@@ -1,29 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText } from '../src/config/load.js';
-import type { ConfigProblem, ProxyConfig } from '../src/config/types.js';
+import { compatDir, load, problems, yaml } from './support/config.js';
 
-const compatDir = fileURLToPath(new URL('../../../shared/compat/litellm-configs/', import.meta.url));
-
-function yaml(text: string): string {
-  const lines = text.replace(/^\n/, '').split('\n');
-  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0));
-  return lines.map((l) => l.slice(indent)).join('\n');
-}
-
-function load(text: string, env: NodeJS.ProcessEnv = {}): ProxyConfig {
-  const r = loadConfigText(yaml(text), 'test.yaml', env);
-  if (!r.ok) assert.fail(formatProblems('test.yaml', r.problems));
-  return r.config;
-}
-
-function problems(text: string, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
-  const r = loadConfigText(yaml(text), 'test.yaml', env);
-  assert.equal(r.ok, false, 'expected the config to be refused');
-  return r.ok ? [] : r.problems;
-}
 
 /** Lines 1-13; the alias mapping starts on line 15, so its first alias is on line 15. */
 const models = `

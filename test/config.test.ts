@@ -4,30 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText, type LoadResult } from '../src/config/load.js';
-import type { ConfigProblem, DeploymentConfig, ProxyConfig } from '../src/config/types.js';
+import type { DeploymentConfig, ProxyConfig } from '../src/config/types.js';
+import { compatDir, load, problems, yaml } from './support/config.js';
 
-// Tests run from dist/test/; the compat configs live next to the repo, fixtures in the source tree.
-const compatDir = fileURLToPath(new URL('../../../shared/compat/litellm-configs/', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-
-/** Strips the indentation common to all lines, so YAML can be written indented in the test. */
-function yaml(text: string): string {
-  const lines = text.replace(/^\n/, '').split('\n');
-  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0));
-  return lines.map((l) => l.slice(indent)).join('\n');
-}
-
-function load(text: string, env: NodeJS.ProcessEnv = {}): ProxyConfig {
-  const r = loadConfigText(yaml(text), 'test.yaml', env);
-  if (!r.ok) assert.fail(formatProblems('test.yaml', r.problems));
-  return r.config;
-}
-
-function problems(text: string, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
-  const r = loadConfigText(yaml(text), 'test.yaml', env);
-  assert.equal(r.ok, false, 'expected the config to be refused');
-  return r.ok ? [] : r.problems;
-}
 
 function only(cfg: ProxyConfig): DeploymentConfig {
   assert.equal(cfg.deployments.length, 1);

@@ -1,20 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatProblems, loadConfigText } from '../src/config/load.js';
-import type { ProxyConfig } from '../src/config/types.js';
 import { modelGroupInfoBody, modelInfoBody } from '../src/server/model-info.js';
-
-function yaml(text: string): string {
-  const lines = text.replace(/^\n/, '').split('\n');
-  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0));
-  return lines.map((l) => l.slice(indent)).join('\n');
-}
-
-function load(text: string, env: NodeJS.ProcessEnv = {}): ProxyConfig {
-  const r = loadConfigText(yaml(text), 'test.yaml', env);
-  if (!r.ok) assert.fail(formatProblems('test.yaml', r.problems));
-  return r.config;
-}
+import { load } from './support/config.js';
 
 const cfg = load(`
   model_list:

@@ -656,10 +656,6 @@ export class Router {
 /** Marks the reply of a stream attempt that started (by identity): the consumer writes its headers, not a body. */
 const STREAM_STARTED_BODY = new ArrayBuffer(0);
 
-function flag(v: unknown): boolean {
-  return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
-}
-
 function envelopeMessage(body: string): string {
   try {
     const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
@@ -667,12 +663,6 @@ function envelopeMessage(body: string): string {
   } catch {
     return body;
   }
-}
-
-function errorReply(e: ProxyError): Reply {
-  const headers: string[] = [];
-  if (e.headers) for (const k in e.headers) headers.push(k, e.headers[k]!);
-  return { status: e.status, body: proxyErrorBody(e), headers };
 }
 
 /** A failure that never reached an upstream answer: its outcome for the actor and its error for the client. */
