@@ -1,3 +1,4 @@
+import { lowest } from './lowest.js';
 import type { Candidate, PickContext, Picker } from './types.js';
 
 /**
@@ -10,22 +11,6 @@ import type { Candidate, PickContext, Picker } from './types.js';
  * ignoring load altogether. Here the actor has already removed ineligible deployments, so the
  * minimum is always taken among the ones we may use.
  */
-export const leastBusy: Picker = <C extends Candidate>(candidates: readonly C[], ctx: PickContext): C | null => {
-  const n = candidates.length;
-  if (n === 0) return null;
-  if (n === 1) return candidates[0]!;
-  let best = candidates[0]!;
-  let ties = 1;
-  for (let i = 1; i < n; i++) {
-    const c = candidates[i]!;
-    if (c.inFlight < best.inFlight) {
-      best = c;
-      ties = 1;
-    } else if (c.inFlight === best.inFlight && ctx.random() * ++ties < 1) {
-      // Reservoir: the k-th tie replaces the choice with probability 1/k, so each tie ends
-      // up chosen with probability 1/(number of ties).
-      best = c;
-    }
-  }
-  return best;
-};
+const inFlight = (c: Candidate): number => c.inFlight;
+
+export const leastBusy: Picker = <C extends Candidate>(candidates: readonly C[], ctx: PickContext): C | null => lowest(candidates, ctx, inFlight);
