@@ -13,7 +13,7 @@ import { DeploymentState, GroupActor, type Lease, type Outcome, type Unavailable
 import type { RedisSync } from '../sync/redis-sync.js';
 import { RequestPlan, outcomeClass } from './plan.js';
 import { classifyFailure, type ErrorClass } from './policy.js';
-import { publicParams } from '../server/model-info.js';
+import { publicParams } from '../config/public-params.js';
 import { HEALTH_CHECK_TIMEOUT_MS, healthProbeBody, report, type HealthEntry, type HealthReport } from './health.js';
 import { builtinMaxInputTokens } from './model-limits.js';
 import { ModelNames, type Resolved } from './model-names.js';
