@@ -126,26 +126,32 @@ export const retryPolicyKeys: readonly (keyof RetryPolicy)[] = [
  * not InternalServerErrors in LiteLLM either, so it does not cover them.
  */
 export function retriesFromPolicy(cls: ErrorClass, policy: RetryPolicy | null | undefined): number | null {
+  return fromPolicy(cls, policy, 'Retries');
+}
+
+/**
+ * LiteLLM's exception names per class, most specific first: both policies key their entries
+ * `<name>Retries` / `<name>AllowedFails`. ContentPolicyViolation and ContextWindowExceeded are
+ * BadRequestError subclasses, so the BadRequest entry covers them when nothing more specific is set.
+ */
+const policyNames: Readonly<Partial<Record<ErrorClass, readonly string[]>>> = {
+  auth: ['AuthenticationError'],
+  timeout: ['TimeoutError'],
+  'rate-limit': ['RateLimitError'],
+  'content-policy': ['ContentPolicyViolationError', 'BadRequestError'],
+  'context-window': ['BadRequestError'],
+  'bad-request': ['BadRequestError'],
+  'not-found': ['NotFoundError'],
+  server: ['InternalServerError'],
+};
+
+function fromPolicy(cls: ErrorClass, policy: object | null | undefined, suffix: 'Retries' | 'AllowedFails'): number | null {
   if (!policy) return null;
-  switch (cls) {
-    case 'auth':
-      return policy.AuthenticationErrorRetries ?? null;
-    case 'timeout':
-      return policy.TimeoutErrorRetries ?? null;
-    case 'rate-limit':
-      return policy.RateLimitErrorRetries ?? null;
-    case 'content-policy':
-      return policy.ContentPolicyViolationErrorRetries ?? policy.BadRequestErrorRetries ?? null;
-    case 'context-window':
-    case 'bad-request':
-      return policy.BadRequestErrorRetries ?? null;
-    case 'not-found':
-      return policy.NotFoundErrorRetries ?? null;
-    case 'server':
-      return policy.InternalServerErrorRetries ?? null;
-    default:
-      return null;
+  for (const name of policyNames[cls] ?? []) {
+    const v = (policy as Readonly<Record<string, unknown>>)[name + suffix];
+    if (typeof v === 'number') return v;
   }
+  return null;
 }
 
 export interface ShouldRetryInput {
@@ -614,24 +620,7 @@ export const allowedFailsPolicyKeys: readonly (keyof AllowedFailsPolicy)[] = [
  * InternalServerError is the 500 class; we apply its entry to every 5xx.
  */
 export function allowedFailsFromPolicy(cls: ErrorClass, policy: AllowedFailsPolicy | null | undefined): number | null {
-  if (!policy) return null;
-  switch (cls) {
-    case 'auth':
-      return policy.AuthenticationErrorAllowedFails ?? null;
-    case 'timeout':
-      return policy.TimeoutErrorAllowedFails ?? null;
-    case 'rate-limit':
-      return policy.RateLimitErrorAllowedFails ?? null;
-    case 'content-policy':
-      return policy.ContentPolicyViolationErrorAllowedFails ?? policy.BadRequestErrorAllowedFails ?? null;
-    case 'context-window':
-    case 'bad-request':
-      return policy.BadRequestErrorAllowedFails ?? null;
-    case 'server':
-      return policy.InternalServerErrorAllowedFails ?? null;
-    default:
-      return null;
-  }
+  return fromPolicy(cls, policy, 'AllowedFails');
 }
 
 /**
