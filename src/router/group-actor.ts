@@ -318,10 +318,6 @@ export class Lease {
     this.cooldownTimeMs = cooldownTimeMs;
   }
 
-  get settled(): boolean {
-    return this.#actor === null;
-  }
-
   done(outcome: Outcome, now: number): void {
     const actor = this.#actor;
     if (actor === null) return;
@@ -388,14 +384,13 @@ export class GroupActor {
     this.name = name;
     this.deployments = deployments;
     this.#byId = new Map(deployments.map((d) => [d.id, d]));
+    this.hasLimits = deployments.some((d) => d.rpm !== null || d.tpm !== null);
     this.#pick = pick;
     this.#opts = opts;
   }
 
   /** True when some deployment has an rpm or tpm, so responses carry x-ratelimit headers. */
-  get hasLimits(): boolean {
-    return this.deployments.some((d) => d.rpm !== null || d.tpm !== null);
-  }
+  readonly hasLimits: boolean;
 
   /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
   acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentState } {

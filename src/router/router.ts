@@ -139,10 +139,14 @@ function targetsFor(cfg: DeploymentConfig): Record<Endpoint, UpstreamTarget> | n
   return out;
 }
 
-function numberField(o: JsonObject, key: string): number | null {
-  const v = o[key];
+/** A number, or a numeric string (config values and request fields may be either); null otherwise. */
+function numeric(v: unknown): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   return Number.isFinite(n) ? n : null;
+}
+
+function numberField(o: JsonObject, key: string): number | null {
+  return numeric(o[key]);
 }
 
 /** Input + output price per token: the deployment's own, else the built-in table, else LiteLLM's default. */
@@ -696,12 +700,12 @@ function streamTimeoutOf(req: ApiRequest): number | null {
 }
 
 function seconds(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n > 0 ? n * 1000 : null;
+  const n = numeric(v);
+  return n !== null && n > 0 ? n * 1000 : null;
 }
 
 /** Like `seconds`, but 0 is kept (a request's `cooldown_time: 0` disables its cooldown). */
 function secondsOrZero(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= 0 ? n * 1000 : null;
+  const n = numeric(v);
+  return n !== null && n >= 0 ? n * 1000 : null;
 }

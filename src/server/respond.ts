@@ -2,7 +2,7 @@
  * Response writing. Every write from outside a uWS callback is corked: one syscall per
  * response instead of one per header.
  */
-import { errorBody, ProxyError, proxyErrorBody, statusLine } from '../errors.js';
+import { ProxyError, proxyErrorBody, statusLine } from '../errors.js';
 import type { Reply } from '../router/router.js';
 import type { HttpResponse } from './uws.js';
 
@@ -37,4 +37,3 @@ export function writeJson(res: HttpResponse, st: ResponseState, status: number, 
   writeReply(res, st, { status, body, headers: [] });
 }
 
-export { errorBody };
