@@ -81,6 +81,16 @@ const bodyDefaultKeys = [
   'parallel_tool_calls', 'logprobs', 'top_logprobs', 'reasoning_effort',
 ];
 
+/** Every litellm_params key Switchyard reads; any other gets one warning, never silence. */
+const usedParamKeys = new Set([
+  'model', 'api_key', 'api_base', 'api_version', 'organization', 'rpm', 'tpm', 'weight', 'order',
+  'max_parallel_requests', 'timeout', 'request_timeout', 'stream_timeout', 'num_retries', 'cooldown_time',
+  'mock_response', 'mock_timeout', 'extra_headers', 'extra_body', 'input_cost_per_token',
+  'output_cost_per_token', 'max_input_tokens', 'base_model', ...bodyDefaultKeys,
+]);
+/** Credentials a mock deployment never sends: an unset variable there is not worth a warning. */
+const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organization', 'extra_headers']);
+
 const secretKey = /key|secret|token|password|credential/i;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Secrets shorter than this are not scrubbed from messages: they would mangle ordinary words. */
@@ -994,7 +1004,16 @@ class Loader {
       this.#problem('model_list', `must be a list of deployments, got ${kindOf(raw)}`);
       return [];
     }
-    const resolved = this.#resolve(raw, 'model_list');
+    // A mock deployment answers in-process, so its credentials are never read.
+    const mocked = new Set<string>();
+    raw.forEach((entry, i) => {
+      const lp = isObject(entry) ? get(entry, 'litellm_params') : undefined;
+      if (isObject(lp) && !isUnset(get(lp, 'mock_response'))) mocked.add(joinKey(joinIndex('model_list', i), 'litellm_params'));
+    });
+    const resolved = this.#resolve(raw, 'model_list', (refPath) => {
+      const m = /^(model_list\[\d+\]\.litellm_params)\.([^.[]+)/.exec(refPath);
+      return m !== null && mocked.has(m[1]!) && credentialParams.has(m[2]!);
+    });
     if (!Array.isArray(resolved)) return [];
     const out: DeploymentConfig[] = [];
     const byId = new Map<string, number>();
@@ -1064,6 +1083,12 @@ class Loader {
       return null;
     }
 
+    for (const k of Object.keys(lpRaw)) {
+      if (usedParamKeys.has(k)) continue;
+      const hint = suggest(k, [...usedParamKeys]);
+      this.#warnings.push(`${this.#at(joinKey(lpPath, k))}: not used by Switchyard${hint !== null ? ` (did you mean "${hint}"?)` : ''}; ignored`);
+    }
+
     const apiKeyParam = this.#credential(joinKey(lpPath, 'api_key'), get(lp, 'api_key'));
     const apiBaseParam = this.#credential(joinKey(lpPath, 'api_base'), get(lp, 'api_base'));
     const apiVersionParam = this.#apiVersion(joinKey(lpPath, 'api_version'), get(lp, 'api_version'));
@@ -1074,6 +1099,8 @@ class Loader {
     let apiKey: string | null;
     let apiVersion: string | null = apiVersionParam;
     let mockResponse: MockResponse | null = null;
+    // A bad api_base is a problem, but the rest of the entry is still checked so every problem shows at once.
+    let badBase = false;
     if (upstream === null) {
       provider = 'mock';
       const named = resolveProvider(model);
@@ -1090,12 +1117,12 @@ class Loader {
       upstreamModel = upstream.upstreamModel;
       // LiteLLM's Azure fallbacks (litellm/main.py, azure branch).
       const base = this.#base(lpPath, apiBaseParam, ['AZURE_API_BASE']);
-      if (base === undefined) return null;
-      if (base === null) {
+      if (base === undefined) badBase = true;
+      else if (base === null) {
         this.#warnings.push(`${label}: api_base is required for Azure (set litellm_params.api_base or AZURE_API_BASE); skipped`);
         return null;
       }
-      apiBase = normaliseApiBase(upstream.prefix, base);
+      apiBase = base === undefined ? null : normaliseApiBase(upstream.prefix, base);
       apiKey = apiKeyParam ?? this.#envValue('AZURE_OPENAI_API_KEY') ?? this.#envValue('AZURE_API_KEY');
       apiVersion = apiVersionParam ?? this.#envValue('AZURE_API_VERSION') ?? AZURE_DEFAULT_API_VERSION;
     } else {
@@ -1103,14 +1130,14 @@ class Loader {
       upstreamModel = upstream.upstreamModel;
       const fam = compatibleFamilies[upstream.prefix];
       const base = this.#base(lpPath, apiBaseParam, fam?.baseEnv ?? []);
-      if (base === undefined) return null;
-      const chosen = base ?? fam?.defaultBase ?? null;
-      if (chosen === null) {
+      if (base === undefined) badBase = true;
+      const chosen = base === undefined ? null : (base ?? fam?.defaultBase ?? null);
+      if (chosen === null && !badBase) {
         const envHint = fam && fam.baseEnv.length > 0 ? ` or ${fam.baseEnv.join(' / ')}` : '';
         this.#warnings.push(`${label}: api_base is required for provider "${upstream.prefix}" (set litellm_params.api_base${envHint}); skipped`);
         return null;
       }
-      apiBase = normaliseApiBase(upstream.prefix, chosen);
+      apiBase = chosen === null ? null : normaliseApiBase(upstream.prefix, chosen);
       apiKey = apiKeyParam ?? firstSet((fam?.keyEnv ?? []).map((n) => this.#envValue(n)));
     }
     if (apiKey !== null) this.#addSecret(apiKey);
@@ -1132,7 +1159,7 @@ class Loader {
     const cooldownTimeS = this.#number(joinKey(lpPath, 'cooldown_time'), get(lp, 'cooldown_time'), rules.nonNegativeSeconds);
 
     const id = this.#id(joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
-    if (id === null) return null;
+    if (id === null || badBase) return null;
     const modelInfo: JsonObject = { ...mi };
     delete modelInfo.id;
 
@@ -1303,12 +1330,13 @@ class Loader {
     return null;
   }
 
-  #resolve(value: JsonValue, path: string): JsonValue {
+  /** `quiet(path)`: an unset variable at that path needs no warning (it is never used). */
+  #resolve(value: JsonValue, path: string, quiet: (refPath: string) => boolean = () => false): JsonValue {
     const refs: EnvRef[] = [];
     const out = resolveEnvRefs(value, path, (name) => this.#env[name], refs);
     for (const ref of refs) {
       this.#envRefs.set(ref.path, ref.name);
-      if (!ref.isSet) this.#warnings.push(`${this.#at(ref.path)}: environment variable ${ref.name} is not set; using null`);
+      if (!ref.isSet && !quiet(ref.path)) this.#warnings.push(`${this.#at(ref.path)}: environment variable ${ref.name} is not set; using null`);
     }
     return out;
   }
