@@ -2,19 +2,57 @@
 /**
  * `switchyard --config my.yaml [--port 4000] [--host 127.0.0.1] [--workers N]`
  * Prints `listening on http://HOST:PORT` once ready. SIGTERM/SIGINT drain and exit 0.
+ * `switchyard check -c a.yaml [-c b.yaml | b.yaml …]` validates without serving.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { checkConfigs } from './check.js';
 import { formatProblems, loadConfigFile } from './config/load.js';
 import { defaultWorkers, startProxy } from './index.js';
 import { createLogger } from './log.js';
+import { uwsBuild } from './server/uws.js';
 
 const usage = `Usage: switchyard --config <file.yaml> [--port 4000] [--host 127.0.0.1] [--workers N]
+       switchyard check [-c] <file.yaml> [[-c] <file.yaml> …]
+       switchyard --version
 
   --config, -c   LiteLLM-style proxy config (model_list, router_settings, ...). Env: SWITCHYARD_CONFIG
   --port, -p     port to listen on (default 4000; 0 picks a free one). Env: PORT
   --host         address to bind (default 127.0.0.1; use 0.0.0.0 in containers). Env: HOST
   --workers, -w  upstream worker threads (default ${defaultWorkers()} here; 0 = inline on the main thread). Env: SWITCHYARD_WORKERS
+  --version, -v  print the version and exit
+
+  check          load each config as the server would, print the groups and deployments it would
+                 serve and every warning, or every problem with its path and line; exit 0 when
+                 all load, 1 otherwise. Needs no network and starts no server.
 `;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
+}
+
+function check(args: string[]): never {
+  let parsed: { values: { config?: string[]; help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args, options: { config: { type: 'string', short: 'c', multiple: true }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    fail(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const paths = [...(parsed.values.config ?? []), ...parsed.positionals];
+  if (paths.length === 0) fail(`check needs at least one config file\n\n${usage}`);
+  const r = checkConfigs(paths);
+  (r.ok ? process.stdout : process.stderr).write(`${r.text}\n`);
+  process.exit(r.ok ? 0 : 1);
+}
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n`);
@@ -29,10 +67,12 @@ function intArg(name: string, value: string | undefined, fallback: number): numb
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'check') check(process.argv.slice(3));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       options: {
+        version: { type: 'boolean', short: 'v' },
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
@@ -46,6 +86,10 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(usage);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`switchyard ${version()}\n`);
     return;
   }
   const configPath = (values.config as string | undefined) ?? process.env.SWITCHYARD_CONFIG;
@@ -66,7 +110,7 @@ async function main(): Promise<void> {
 
   const proxy = await startProxy({ config, host, port, workers, log });
   const groups = config.groups.size;
-  log.info(`${config.deployments.length} deployments in ${groups} model group${groups === 1 ? '' : 's'}; ${workers === 0 ? 'upstream calls inline' : `${workers} upstream worker thread${workers === 1 ? '' : 's'}`}`);
+  log.info(`switchyard ${version()}: ${plural(config.deployments.length, 'deployment')} in ${plural(groups, 'model group')}; ${workers === 0 ? 'upstream calls inline' : plural(workers, 'upstream worker thread')}; ${uwsBuild}`);
   process.stdout.write(`switchyard listening on ${proxy.url}\n`);
 
   let stopping = false;

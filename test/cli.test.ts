@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,94 @@ environment_variables:
   assert.equal(body.choices[0]!.message.content, 'Hello from mock');
   assert.equal(await p.exit, 0);
   assert.doesNotMatch(p.err() + p.out(), /sk-cli-secret-key/, 'no key in any log line');
+});
+
+test('--version prints the package version', async () => {
+  const p = run(['--version']);
+  assert.equal(await p.exit, 0);
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(p.out().trim(), `switchyard ${pkg.version}`);
+});
+
+test('check: a config that loads exits 0 and lists its groups, deployment counts and warnings', async () => {
+  const file = writeConfig(`model_list:
+  - model_name: chat
+    litellm_params: { model: openai/a, api_base: "http://127.0.0.1:9/v1", api_key: sk-check-secret-1 }
+  - model_name: chat
+    litellm_params: { model: openai/b, api_base: "http://127.0.0.1:9/v1", api_key: sk-check-secret-2, tempreature: 0.2 }
+  - model_name: embed
+    litellm_params: { model: openai/e, api_base: "http://127.0.0.1:9/v1" }
+router_settings:
+  model_group_alias: { talk: chat }
+`);
+  const p = run(['check', '-c', file]);
+  assert.equal(await p.exit, 0, p.err());
+  const out = p.out();
+  assert.match(out, /: ok, 2 model groups, 3 deployments, 1 warning\n/);
+  assert.match(out, /group chat: 2 deployments/);
+  assert.match(out, /group embed: 1 deployment\n/);
+  assert.match(out, /alias talk → chat/);
+  assert.match(out, /warning: model_list\[1\]\.litellm_params\.tempreature \(line 5\): not used by Switchyard \(did you mean "temperature"\?\); ignored/);
+  assert.doesNotMatch(out + p.err(), /listening/, 'no server started');
+  assert.doesNotMatch(out + p.err(), /sk-check-secret/);
+});
+
+test('check: several files, one bad: every problem with path and line, exit 1', async () => {
+  const good = writeConfig(`model_list:
+  - model_name: a
+    litellm_params: { model: openai/x, api_base: "http://127.0.0.1:9/v1" }
+`);
+  const bad = writeConfig(`model_list:
+  - model_name: a
+    litellm_params:
+      model: openai/x
+      api_base: not-a-url
+      rpm: six
+`);
+  const p = run(['check', good, '-c', bad]);
+  assert.equal(await p.exit, 1);
+  assert.match(p.err(), /: ok, 1 model group, 1 deployment, 0 warnings/);
+  assert.match(p.err(), /2 problems/);
+  // A bad api_base no longer hides the entry's other problems.
+  assert.match(p.err(), /model_list\[0\]\.litellm_params\.api_base \(line 5\): must be an http/);
+  assert.match(p.err(), /model_list\[0\]\.litellm_params\.rpm \(line 6\)/);
+  assert.match(p.err(), /2 files checked: some do not load/);
+});
+
+test('check: a missing file is reported and exits 1; no file at all is a usage error', async () => {
+  const p = run(['check', '/nonexistent/switchyard.yaml']);
+  assert.equal(await p.exit, 1);
+  assert.match(p.err(), /\/nonexistent\/switchyard\.yaml/);
+  const none = run(['check']);
+  assert.equal(await none.exit, 2);
+  assert.match(none.err(), /at least one config file/);
+});
+
+test('the startup line counts in the singular for one deployment and one group', async (t) => {
+  const file = writeConfig(`model_list:
+  - model_name: only
+    litellm_params: { model: openai/x, mock_response: hi, api_key: os.environ/SWITCHYARD_TEST_UNSET_KEY }
+`);
+  const p = run(['--config', file, '--port', '0', '--workers', '0']);
+  t.after(() => p.child.kill('SIGKILL'));
+  await listening(p);
+  assert.match(p.err(), /1 deployment in 1 model group; upstream calls inline/);
+  // The deployment is mocked, so its unset key is never read: no warning about it.
+  assert.doesNotMatch(p.err(), /SWITCHYARD_TEST_UNSET_KEY/);
+  assert.doesNotMatch(p.err(), / warn /);
+});
+
+test('with SWITCHYARD_UWS_PATH naming no build, the CLI exits 1 saying what it tried and what works', async () => {
+  const child = spawn(process.execPath, [cli, '--config', writeConfig('model_list: []\n'), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SWITCHYARD_UWS_PATH: '/nonexistent/uws' },
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(err, new RegExp(`no native uWebSockets\\.js build loads on Node ${process.versions.node.replace(/\./g, '\\.')} \\(ABI ${process.versions.modules}`));
+  assert.match(err, /SWITCHYARD_UWS_PATH=\/nonexistent\/uws: /);
+  assert.match(err, /only it was tried/);
+  assert.doesNotMatch(err, /listening/);
 });
