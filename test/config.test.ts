@@ -78,9 +78,9 @@ test('compat: azure-teams reads PyYAML ints and per-deployment timeouts', () => 
   assert.ok(r.ok);
   const [red, blue] = r.config.deployments;
   assert.ok(red && blue);
-  assert.equal(red.tpm, 20000);
-  assert.equal(blue.tpm, 100000);
-  assert.equal(red.timeoutMs, 5000);
+  assert.equal(red.tpm, 25000);
+  assert.equal(blue.tpm, 150000);
+  assert.equal(red.timeoutMs, 8000);
   assert.equal(red.streamTimeoutMs, 500);
   assert.equal(red.apiVersion, '2023-05-15');
   assert.equal(blue.apiVersion, '2025-02-01-preview');
@@ -121,9 +121,9 @@ test('compat: load-balancer exports environment_variables, skipping null ones', 
   assert.ok(r.ok);
   assert.deepEqual(env, { REDIS_HOST: 'cache.pool.example.com' });
   const [a] = r.config.deployments;
-  assert.equal(a?.rpm, 3);
-  assert.equal(a?.tpm, 20000);
-  assert.equal(a?.litellmParams.rpm, 3);
+  assert.equal(a?.rpm, 5);
+  assert.equal(a?.tpm, 30000);
+  assert.equal(a?.litellmParams.rpm, 5);
 });
 
 // --- problems ---------------------------------------------------------------------------

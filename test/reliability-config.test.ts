@@ -190,7 +190,7 @@ for (const c of cooldownCases) {
 test('reliability: the cookbook fixture keeps its litellm_settings context_window_fallbacks and num_retries', () => {
   const r = loadConfigFile(`${litellmFixtures}cookbook.yaml`, {});
   if (!r.ok) assert.fail(formatProblems('cookbook.yaml', r.problems));
-  assert.equal(r.config.reliability.numRetries, 5);
+  assert.equal(r.config.reliability.numRetries, 4);
   assert.deepEqual(names(r.config.reliability.contextWindowFallbacks), { 'chat-small': ['chat-small-long'] });
   assert.equal(r.config.reliability.contentPolicyFallbacks, null);
   assert.ok(!r.config.warnings.some((w) => /num_retries|context_window_fallbacks/.test(w)), r.config.warnings.join('\n'));
@@ -200,8 +200,8 @@ test('reliability: the proxy-server fixture reads a deployment num_retries', () 
   const r = loadConfigFile(`${litellmFixtures}proxy-server.yaml`, {});
   if (!r.ok) assert.fail(formatProblems('proxy-server.yaml', r.problems));
   const d = r.config.deployments.find((x) => x.group === 'echo-retry');
-  assert.equal(d?.numRetries, 50);
-  assert.equal(r.config.reliability.numRetries, 5);
+  assert.equal(d?.numRetries, 25);
+  assert.equal(r.config.reliability.numRetries, 3);
 });
 
 test('deployment: num_retries and cooldown_time from litellm_params', () => {
