@@ -94,9 +94,8 @@ function escapes(file: string, source: string, rootDir: string): Escape[] {
       const text = arg === undefined ? null : literalText(arg);
       if (arg !== undefined && text !== null) {
         handled.add(arg);
-        if (isImportMetaUrl(base) && isRelative(text)) check(arg, text, [['the compiled folder', compiledDir]]);
         // Against any other base (an HTTP URL) only the absolute-path rule below applies.
-        if (absolutePath.test(text)) found.push({ line: lineOf(arg), literal: text, why: 'an absolute file-system path' });
+        if (isImportMetaUrl(base) && isRelative(text)) check(arg, text, [['the compiled folder', compiledDir]]);
       }
     } else if (ts.isCallExpression(n) && ['join', 'resolve'].includes(calleeName(n.expression) ?? '')) {
       // path.join(base, '..', 'x'): the literal segments after the last non-literal argument.
@@ -107,20 +106,15 @@ function escapes(file: string, source: string, rootDir: string): Escape[] {
       if (segments.length > 0) {
         for (const s of segments) handled.add(s);
         const joined = posix.join(...segments.map((s) => literalText(s) ?? ''));
-        const anchored = start > 0 && !(calleeName(n.expression) === 'join' && /^process\.cwd\(\)$/.test(args[0]?.getText(sf) ?? ''));
-        if (absolutePath.test(literalText(segments[0]!) ?? '')) {
-          found.push({ line: lineOf(n), literal: joined, why: 'an absolute file-system path' });
-        } else if (isRelative(joined) || joined.startsWith('..')) {
-          check(n, joined, anchored ? bothDirs : everywhere);
-        }
+        // Anchored on some folder expression: the file's own, source or compiled; else the working directory.
+        const anchored = start > 0 && args[0]?.getText(sf) !== 'process.cwd()';
+        if (isRelative(joined)) check(n, joined, anchored ? bothDirs : everywhere);
       }
     }
-    const text = handled.has(n) ? null : literalText(n);
-    if (text !== null) {
-      if (absolutePath.test(text)) found.push({ line: lineOf(n), literal: text, why: 'an absolute file-system path' });
-      // A bare '..' or '../' names no file; a path has a name in it.
-      else if (isRelative(text) && /[^./]/.test(text)) check(n, text, everywhere);
-    }
+    const text = literalText(n);
+    if (text !== null && absolutePath.test(text)) found.push({ line: lineOf(n), literal: text, why: 'an absolute file-system path' });
+    // Any other relative string; a bare '..' or '../' names no file, a path has a name in it.
+    else if (text !== null && !handled.has(n) && isRelative(text) && /[^./]/.test(text)) check(n, text, everywhere);
     ts.forEachChild(n, visit);
   };
   visit(sf);
@@ -143,15 +137,18 @@ const oldCompatLine = "export const compatDir = fileURLToPath(new URL('../../../
 /** Each case is flagged once, as `line N: <literal>` (written so, it is no path itself). */
 const flagged: readonly { name: string; file: string; source: string; want: string }[] = [
   { name: 'the old compatDir line', file: 'test/support/config.ts', source: oldCompatLine, want: 'line 1: ../../../../shared/compat/litellm-configs/' },
-  { name: 'the same line moved to test/', file: 'test/config.test.ts', source: "const d = fileURLToPath(new URL('../../../shared/compat/', import.meta.url));", want: 'line 1: ../../../shared/compat/' },
-  { name: 'a path read relative to the working directory', file: 'test/config.test.ts', source: "readFileSync('../shared/compat/a.yaml', 'utf8');", want: 'line 1: ../shared/compat/a.yaml' },
-  { name: 'an absolute fixture path', file: 'test/config.test.ts', source: "loadConfigFile('/work/shared/compat/a.yaml', {});", want: 'line 1: /work/shared/compat/a.yaml' },
+  { name: 'the same line moved to test/', file: 'test/config.test.ts', source: "const d = fileURLToPath(new URL('../../../elsewhere/configs/', import.meta.url));", want: 'line 1: ../../../elsewhere/configs/' },
+  { name: 'a path read relative to the working directory', file: 'test/config.test.ts', source: "readFileSync('../elsewhere/configs/a.yaml', 'utf8');", want: 'line 1: ../elsewhere/configs/a.yaml' },
+  { name: 'an absolute fixture path', file: 'test/config.test.ts', source: "loadConfigFile('/work/elsewhere/configs/a.yaml', {});", want: 'line 1: /work/elsewhere/configs/a.yaml' },
   { name: 'a temp-dir fixture path', file: 'test/config.test.ts', source: 'const f = `/tmp/fixtures/${name}.yaml`;', want: 'line 1: /tmp/fixtures/' },
   { name: 'a file URL', file: 'test/config.test.ts', source: "new URL('file:///home/someone/configs/', import.meta.url);", want: 'line 1: file:///home/someone/configs/' },
   { name: 'an import leaving the root', file: 'test/support/proxy.ts', source: "import { x } from '../../../outside/x.js';", want: 'line 1: ../../../outside/x.js' },
   { name: 'a dynamic import leaving the root', file: 'test/a.test.ts', source: "const m = 1;\nawait import('../../elsewhere/x.js');", want: 'line 2: ../../elsewhere/x.js' },
-  { name: 'path.join climbing out', file: 'test/a.test.ts', source: "const d = join(here, '..', '..', '..', 'shared', 'compat');", want: 'line 1: ../../../shared/compat' },
-  { name: 'path.resolve from the working directory', file: 'test/a.test.ts', source: "const d = resolve('..', 'shared');", want: 'line 1: ../shared' },
+  { name: 'path.join climbing out', file: 'test/a.test.ts', source: "const d = join(here, '..', '..', '..', 'elsewhere', 'configs');", want: 'line 1: ../../../elsewhere/configs' },
+  { name: 'path.resolve from the working directory', file: 'test/a.test.ts', source: "const d = resolve('..', 'elsewhere');", want: 'line 1: ../elsewhere' },
+  { name: 'path.join on the working directory', file: 'test/a.test.ts', source: "const d = join(process.cwd(), '..', 'elsewhere');", want: 'line 1: ../elsewhere' },
+  { name: 'an absolute segment in path.join', file: 'test/a.test.ts', source: "const d = join(base, '/tmp', 'x.yaml');", want: 'line 1: /tmp' },
+  { name: 'an absolute import', file: 'test/a.test.ts', source: "import { x } from '/work/elsewhere/x.js';", want: 'line 1: /work/elsewhere/x.js' },
 ];
 for (const c of flagged) {
   test(`self-contained: the checker flags ${c.name}`, () => {
@@ -166,7 +163,7 @@ const allowed: readonly { name: string; file: string; source: string }[] = [
   { name: 'HTTP paths and URLs', file: 'test/a.test.ts', source: "await http(`${base}/v1/chat/completions`);\nnew URL('/health', proxy.url);\nconst u = 'https://example.com/etc/x';\nconst p = '/v1/models';" },
   { name: 'temp dirs made at run time', file: 'test/a.test.ts', source: "await mkdtemp(join(tmpdir(), 'switchyard-x-'));" },
   { name: 'join inside the repository', file: 'test/support/x.ts', source: "const d = join(here, '..', 'fixtures');" },
-  { name: 'paths only in comments', file: 'test/a.test.ts', source: "// once read from ../shared/compat and /work/shared\nconst x = 1;" },
+  { name: 'paths only in comments', file: 'test/a.test.ts', source: "// once read from ../elsewhere/configs and /work/elsewhere\nconst x = 1;" },
 ];
 for (const c of allowed) {
   test(`self-contained: the checker allows ${c.name}`, () => {
