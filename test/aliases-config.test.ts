@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText } from '../src/config/load.js';
-import { compatDir, load, problems, yaml } from './support/config.js';
+import { load, problems, yaml } from './support/config.js';
 
 
 /** Lines 1-13; the alias mapping starts on line 15, so its first alias is on line 15. */
@@ -193,26 +194,27 @@ test('aliases refused: the example from DESIGN.md', () => {
   ].join('\n'));
 });
 
-// --- the compat config ------------------------------------------------------------------
+// --- the LiteLLM-shaped fixture config --------------------------------------------------
 
-const proxyServerConfig = `${compatDir}root__proxy_server_config.yaml`;
+const proxyServerConfig = fileURLToPath(new URL('../../test/fixtures/litellm/proxy-server.yaml', import.meta.url));
 
-test('compat: root__proxy_server_config.yaml loads with its alias to fake-openai-endpoint-3', () => {
+test('compat: proxy-server.yaml loads with its alias to echo-2', () => {
   const r = loadConfigFile(proxyServerConfig, {});
-  if (!r.ok) assert.fail(formatProblems('root__proxy_server_config.yaml', r.problems));
-  assert.deepEqual([...r.config.aliases], [['my-special-fake-model-alias-name', { group: 'fake-openai-endpoint-3', hidden: false }]]);
+  if (!r.ok) assert.fail(formatProblems('proxy-server.yaml', r.problems));
+  assert.deepEqual([...r.config.aliases], [['echo-alias', { group: 'echo-2', hidden: false }]]);
   assert.ok(!r.config.warnings.some((w) => w.includes('model_group_alias')), r.config.warnings.join('\n'));
 });
 
 test('compat: the same config still loads when the aliased group was skipped (warning instead)', () => {
-  // fake-openai-endpoint-3 is served here; point the alias at the sagemaker group, which we skip.
-  const text = readFileSync(proxyServerConfig, 'utf8')
-    .replace('"my-special-fake-model-alias-name": "fake-openai-endpoint-3"', '"my-special-fake-model-alias-name": "sagemaker-completion-model"');
-  const r = loadConfigText(text, 'root__proxy_server_config.yaml', {});
-  if (!r.ok) assert.fail(formatProblems('root__proxy_server_config.yaml', r.problems));
+  // echo-2 is served here; point the alias at the sagemaker group, which we skip.
+  const original = readFileSync(proxyServerConfig, 'utf8');
+  const text = original.replace('"echo-alias": "echo-2"', '"echo-alias": "sagemaker-llama"');
+  assert.notEqual(text, original, 'the fixture still holds the alias this test rewrites');
+  const r = loadConfigText(text, 'proxy-server.yaml', {});
+  if (!r.ok) assert.fail(formatProblems('proxy-server.yaml', r.problems));
   assert.equal(r.config.aliases.size, 0);
   assert.ok(r.config.warnings.includes(
-    'router_settings.model_group_alias.my-special-fake-model-alias-name (line 205): points to group "sagemaker-completion-model", whose deployments were all skipped; alias ignored',
+    'router_settings.model_group_alias.echo-alias (line 166): points to group "sagemaker-llama", whose deployments were all skipped; alias ignored',
   ), r.config.warnings.join('\n'));
 });
 

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText, type LoadResult } from '../src/config/load.js';
 import type { DeploymentConfig, ProxyConfig } from '../src/config/types.js';
-import { compatDir, load, problems, yaml } from './support/config.js';
+import { load, problems, yaml } from './support/config.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
@@ -20,43 +20,46 @@ function messages(r: LoadResult): string {
   return r.ok ? r.config.warnings.join('\n') : r.problems.map((p) => `${p.path} ${p.message}`).join('\n');
 }
 
-// --- the real LiteLLM configs -----------------------------------------------------------
+// --- LiteLLM-shaped fixture configs -----------------------------------------------------
 
-/** Indices of model_list entries each compat config loads; every other entry is skipped with a warning. */
+/**
+ * Our own configs in the shapes LiteLLM users write (test/fixtures/litellm/): indices of the
+ * model_list entries each one loads; every other entry is skipped with a warning.
+ */
+const litellmFixtures = `${fixtures}litellm/`;
 const compat: Readonly<Record<string, readonly number[]>> = {
-  'cookbook_misc__config.yaml': [0, 1, 2, 4, 6, 7],
-  'litellm_proxy___super_secret_config.yaml': [1, 2, 4, 7, 8, 9, 11],
-  'litellm_proxy__proxy_config.yaml': [0, 1],
-  'litellm_proxy_example_config_yaml___health_check_test_config.yaml': [],
-  'litellm_proxy_example_config_yaml__aliases_config.yaml': [0, 1, 2],
-  'litellm_proxy_example_config_yaml__azure_config.yaml': [0, 1],
-  'litellm_proxy_example_config_yaml__enterprise_config.yaml': [0],
-  'litellm_proxy_example_config_yaml__load_balancer.yaml': [0, 1, 2],
-  'litellm_proxy_example_config_yaml__multi_instance_simple_config.yaml': [0],
-  'litellm_proxy_example_config_yaml__otel_test_config.yaml': [0, 1, 3, 4, 6],
-  'litellm_proxy_example_config_yaml__simple_config.yaml': [0],
-  'root__proxy_server_config.yaml': [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 21, 22, 23, 24, 25, 27],
-  'tests_local_testing_example_config_yaml__cache_with_params.yaml': [0],
-  'tests_local_testing_example_config_yaml__config_with_env_vars.yaml': [0, 1, 2, 3],
-  'tests_local_testing_test_configs__test_config_no_auth.yaml': [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 18, 20],
+  'azure-teams.yaml': [0, 1],
+  'cookbook.yaml': [0, 1, 2, 4, 6, 7],
+  'env-refs.yaml': [0, 1, 2, 3],
+  'load-balancer.yaml': [0, 1, 2],
+  'mixed-providers.yaml': [1, 2, 4, 7, 8, 9, 11],
+  'model-info-ids.yaml': [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 14, 16],
+  'ollama-aliases.yaml': [0, 1, 2, 3],
+  'proxy-server.yaml': [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 16, 17, 18, 19, 21],
+  'redis-cache-host.yaml': [0],
+  'redis-cache-kwargs.yaml': [0, 1],
+  'redis-cache.yaml': [0],
+  'tags.yaml': [0, 1, 3, 4, 6],
 };
 
 /** Ids LiteLLM computes for the same entries (PyYAML + `_generate_model_id`, no env vars set). */
-const pythonIds = parse(readFileSync(`${fixtures}compat-ids.yaml`, 'utf8')) as Record<string, Record<string, string>>;
+const pythonIds = parse(readFileSync(`${fixtures}litellm-ids.yaml`, 'utf8')) as Record<string, Record<string, string>>;
 
-test('compat: the table covers every file in the compat directory', () => {
-  assert.deepEqual(readdirSync(compatDir).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(compat).sort());
+test('compat: the table covers every file in the fixture directory, and so do the LiteLLM ids', () => {
+  assert.deepEqual(readdirSync(litellmFixtures).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(compat).sort());
+  assert.deepEqual(Object.keys(pythonIds).sort(), Object.keys(compat).sort());
 });
 
 for (const [file, loaded] of Object.entries(compat)) {
   test(`compat: ${file} loads, skipping only what we cannot serve`, () => {
-    const r = loadConfigFile(`${compatDir}${file}`, {});
+    const r = loadConfigFile(`${litellmFixtures}${file}`, {});
     if (!r.ok) assert.fail(formatProblems(file, r.problems));
     const cfg = r.config;
     assert.deepEqual(cfg.deployments.map((d) => d.index), loaded);
-    const doc: unknown = parse(readFileSync(`${compatDir}${file}`, 'utf8'), { version: '1.1', uniqueKeys: false });
+    const doc: unknown = parse(readFileSync(`${litellmFixtures}${file}`, 'utf8'), { version: '1.1', uniqueKeys: false });
     const list = typeof doc === 'object' && doc !== null && 'model_list' in doc ? doc.model_list : [];
     const entries = Array.isArray(list) ? list.length : 0;
+    assert.ok(entries > 0, 'every fixture has a model_list');
     for (let i = 0; i < entries; i++) {
       if (loaded.includes(i)) continue;
       assert.ok(cfg.warnings.some((w) => w.startsWith(`model_list[${i}] (`) && w.endsWith('; skipped')), `model_list[${i}] should be skipped with a warning`);
@@ -70,54 +73,57 @@ for (const [file, loaded] of Object.entries(compat)) {
   });
 }
 
-test('compat: azure config reads PyYAML ints and per-deployment timeouts', () => {
-  const r = loadConfigFile(`${compatDir}litellm_proxy_example_config_yaml__azure_config.yaml`, {});
+test('compat: azure-teams reads PyYAML ints and per-deployment timeouts', () => {
+  const r = loadConfigFile(`${litellmFixtures}azure-teams.yaml`, {});
   assert.ok(r.ok);
-  const [team1, team2] = r.config.deployments;
-  assert.ok(team1 && team2);
-  assert.equal(team1.tpm, 20000);
-  assert.equal(team2.tpm, 100000);
-  assert.equal(team1.timeoutMs, 5000);
-  assert.equal(team1.streamTimeoutMs, 500);
-  assert.equal(team1.apiVersion, '2023-05-15');
-  assert.equal(team2.apiVersion, '2025-02-01-preview');
-  assert.equal(team1.upstreamModel, 'chatgpt-v-2');
-  assert.equal(team1.apiBase, 'https://openai-gpt-4-test-v-1.openai.azure.com');
+  const [red, blue] = r.config.deployments;
+  assert.ok(red && blue);
+  assert.equal(red.tpm, 25000);
+  assert.equal(blue.tpm, 150000);
+  assert.equal(red.timeoutMs, 8000);
+  assert.equal(red.streamTimeoutMs, 500);
+  assert.equal(red.apiVersion, '2023-05-15');
+  assert.equal(blue.apiVersion, '2025-02-01-preview');
+  assert.equal(red.upstreamModel, 'red-chat-v3');
+  assert.equal(red.apiBase, 'https://red-team.openai.example.com');
 });
 
 test('compat: bare Anthropic and Bedrock names are skipped, named providers explained', () => {
-  const r = loadConfigFile(`${compatDir}litellm_proxy___super_secret_config.yaml`, {});
+  const r = loadConfigFile(`${litellmFixtures}mixed-providers.yaml`, {});
   assert.ok(r.ok);
   const w = r.config.warnings.join('\n');
-  assert.match(w, /model_list\[0\] \(claude-3-5-sonnet\): cannot tell the provider of model "claude-3-haiku-20240307".*; skipped/);
-  assert.match(w, /model_list\[3\] \(fake-openai-endpoint\): provider "predibase" is not supported.*; skipped/);
+  assert.match(w, /model_list\[0\] \(helper-haiku\): cannot tell the provider of model "claude-3-haiku-20240307".*; skipped/);
+  assert.match(w, /model_list\[5\] \(bedrock-sonnet\): cannot tell the provider of model "anthropic\.claude-3-sonnet-20240229-v1:0".*; skipped/);
+  assert.match(w, /model_list\[3\] \(tuned-llama\): provider "predibase" is not supported.*; skipped/);
+  assert.match(w, /model_list\[12\] \(bedrock-sonnet-regional\): provider "bedrock" is not supported.*; skipped/);
   assert.match(w, /assistant_settings: not implemented by Switchyard; ignored/);
+  assert.match(w, /mcp_servers: not implemented by Switchyard; ignored/);
 });
 
 test('compat: unquoted api_version dates stay strings', () => {
-  const r = loadConfigFile(`${compatDir}tests_local_testing_test_configs__test_config_no_auth.yaml`, { AZURE_API_BASE: 'https://x.example.com' });
+  const r = loadConfigFile(`${litellmFixtures}model-info-ids.yaml`, { AZURE_API_BASE: 'https://x.example.com' });
   assert.ok(r.ok);
-  const embedding = r.config.deployments.find((d) => d.index === 9);
+  const embedding = r.config.deployments.find((d) => d.index === 8);
   assert.equal(embedding?.apiVersion, '2023-07-01-preview');
   assert.equal(embedding?.apiBase, 'https://x.example.com');
 });
 
 test('compat: the duplicate success_callback key is reported, the later value wins', () => {
-  const r = loadConfigFile(`${compatDir}tests_local_testing_example_config_yaml__config_with_env_vars.yaml`, {});
+  const r = loadConfigFile(`${litellmFixtures}env-refs.yaml`, {});
   assert.ok(r.ok);
   assert.deepEqual(r.config.litellmSettings.success_callback, ['s3']);
   assert.ok(r.config.warnings.some((w) => w.startsWith('litellm_settings.success_callback (line 38): duplicate key')));
 });
 
-test('compat: load_balancer exports environment_variables, skipping null ones', () => {
+test('compat: load-balancer exports environment_variables, skipping null ones', () => {
   const env: NodeJS.ProcessEnv = {};
-  const r = loadConfigFile(`${compatDir}litellm_proxy_example_config_yaml__load_balancer.yaml`, env);
+  const r = loadConfigFile(`${litellmFixtures}load-balancer.yaml`, env);
   assert.ok(r.ok);
-  assert.deepEqual(env, { REDIS_HOST: 'localhost' });
+  assert.deepEqual(env, { REDIS_HOST: 'cache.pool.example.com' });
   const [a] = r.config.deployments;
-  assert.equal(a?.rpm, 3);
-  assert.equal(a?.tpm, 20000);
-  assert.equal(a?.litellmParams.rpm, 3);
+  assert.equal(a?.rpm, 5);
+  assert.equal(a?.tpm, 30000);
+  assert.equal(a?.litellmParams.rpm, 5);
 });
 
 // --- problems ---------------------------------------------------------------------------

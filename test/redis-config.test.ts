@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText, type LoadResult } from '../src/config/load.js';
 import type { RedisSettings } from '../src/config/types.js';
-import { compatDir, load, problems, yaml } from './support/config.js';
+import { load, problems, yaml } from './support/config.js';
 
 
 function messages(r: LoadResult): string {
@@ -569,30 +570,30 @@ test('the redis settings are frozen', () => {
   assert.ok(cfg.redis !== null && Object.isFrozen(cfg.redis) && Object.isFrozen(cfg.redis.startupNodes) && Object.isFrozen(cfg.redis.startupNodes[0]));
 });
 
-// --- the real LiteLLM configs -----------------------------------------------------------
+// --- LiteLLM-shaped fixture configs -----------------------------------------------------
+
+const litellmFixtures = fileURLToPath(new URL('../../test/fixtures/litellm/', import.meta.url));
 
 /**
- * What each compat config gives with an empty environment, and with REDIS_HOST / REDIS_PORT /
- * REDIS_PASSWORD set (`withEnv`, default: that Redis).
+ * What each fixture config in test/fixtures/litellm/ gives with an empty environment, and with
+ * REDIS_HOST / REDIS_PORT / REDIS_PASSWORD set (`withEnv`, default: that Redis).
  */
 const compat: Readonly<Record<string, { readonly bare: RedisSettings | null; readonly withEnv?: RedisSettings }>> = {
-  'cookbook_misc__config.yaml': { bare: null },
-  'litellm_proxy___super_secret_config.yaml': { bare: null },
-  'litellm_proxy__proxy_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml___health_check_test_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml__aliases_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml__azure_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml__enterprise_config.yaml': { bare: null },
-  // environment_variables sets REDIS_HOST: localhost (REDIS_PORT / REDIS_PASSWORD are null, so not exported):
-  // LiteLLM would use it only for a cache, which this config does not turn on; we share state on localhost:6379.
-  'litellm_proxy_example_config_yaml__load_balancer.yaml': { bare: single({ host: 'localhost' }), withEnv: single({ host: 'localhost', port: 6390, password: 'compat-env-pw-0201' }) },
-  'litellm_proxy_example_config_yaml__multi_instance_simple_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml__otel_test_config.yaml': { bare: null },
-  'litellm_proxy_example_config_yaml__simple_config.yaml': { bare: null },
-  'root__proxy_server_config.yaml': { bare: null },
-  'tests_local_testing_example_config_yaml__cache_with_params.yaml': { bare: null },
-  'tests_local_testing_example_config_yaml__config_with_env_vars.yaml': { bare: null },
-  'tests_local_testing_test_configs__test_config_no_auth.yaml': { bare: null },
+  'azure-teams.yaml': { bare: null },
+  'cookbook.yaml': { bare: null },
+  'env-refs.yaml': { bare: null },
+  // environment_variables sets REDIS_HOST (REDIS_PORT / REDIS_PASSWORD are null, so not exported):
+  // LiteLLM would use it only for a cache, which this config does not turn on; we share state on it.
+  'load-balancer.yaml': { bare: single({ host: 'cache.pool.example.com' }), withEnv: single({ host: 'cache.pool.example.com', port: 6390, password: 'compat-env-pw-0201' }) },
+  'mixed-providers.yaml': { bare: null },
+  'model-info-ids.yaml': { bare: null },
+  'ollama-aliases.yaml': { bare: null },
+  'proxy-server.yaml': { bare: null },
+  'redis-cache-host.yaml': { bare: null },
+  // cache_kwargs.port is written out and wins over REDIS_PORT; host and password come from the environment.
+  'redis-cache-kwargs.yaml': { bare: null, withEnv: single({ host: 'redis.internal', port: 6391, password: 'compat-env-pw-0201' }) },
+  'redis-cache.yaml': { bare: null },
+  'tags.yaml': { bare: null },
 };
 const fromEnv = single({ host: 'redis.internal', port: 6390, password: 'compat-env-pw-0201' });
 const redisEnv = { REDIS_HOST: 'redis.internal', REDIS_PORT: '6390', REDIS_PASSWORD: 'compat-env-pw-0201', AZURE_API_BASE: 'https://x.example.com' };
@@ -601,19 +602,19 @@ function plain(r: RedisSettings | null): unknown {
   return r === null ? null : { ...r, startupNodes: [...r.startupNodes] };
 }
 
-test('compat: the table covers every file in the compat directory', () => {
-  assert.deepEqual(readdirSync(compatDir).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(compat).sort());
+test('compat: the table covers every file in the fixture directory', () => {
+  assert.deepEqual(readdirSync(litellmFixtures).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(compat).sort());
 });
 
 for (const [file, want] of Object.entries(compat)) {
   test(`compat: ${file} loads; Redis with an empty and with a Redis environment`, () => {
-    const bare = loadConfigFile(`${compatDir}${file}`, {});
+    const bare = loadConfigFile(`${litellmFixtures}${file}`, {});
     assert.ok(bare.ok, messages(bare));
     assert.deepEqual(plain(bare.config.redis), plain(want.bare));
-    const withEnv = loadConfigFile(`${compatDir}${file}`, { ...redisEnv });
+    const withEnv = loadConfigFile(`${litellmFixtures}${file}`, { ...redisEnv });
     assert.ok(withEnv.ok, messages(withEnv));
-    // Every config reaches the same Redis: via router_settings os.environ/ refs, the cache's
-    // REDIS_* defaults, or REDIS_HOST alone.
+    // Every config reaches the same Redis: via router_settings os.environ/ refs or cache_kwargs,
+    // the cache's REDIS_* defaults, or REDIS_HOST alone.
     assert.deepEqual(plain(withEnv.config.redis), plain(want.withEnv ?? fromEnv));
     assert.ok(!withEnv.config.warnings.join('\n').includes('compat-env-pw-0201'));
   });
@@ -621,16 +622,26 @@ for (const [file, want] of Object.entries(compat)) {
 
 test('compat: which source each Redis-minded config uses', () => {
   const env = { ...redisEnv };
-  const root = loadConfigFile(`${compatDir}root__proxy_server_config.yaml`, env);
+  const fallback = /Redis shares routing state/;
+  const root = loadConfigFile(`${litellmFixtures}proxy-server.yaml`, env);
   assert.ok(root.ok);
-  assert.ok(!root.config.warnings.some((w) => /Redis shares routing state/.test(w)), 'router_settings is the source, no fallback warning');
-  const multi = loadConfigFile(`${compatDir}litellm_proxy_example_config_yaml__multi_instance_simple_config.yaml`, env);
+  assert.ok(!root.config.warnings.some((w) => fallback.test(w)), 'router_settings is the source, no fallback warning');
+  const kwargs = loadConfigFile(`${litellmFixtures}redis-cache-kwargs.yaml`, env);
+  assert.ok(kwargs.ok);
+  assert.ok(!kwargs.config.warnings.some((w) => fallback.test(w)), 'router_settings.cache_kwargs is the source, no fallback warning');
+  const kwargsBare = loadConfigFile(`${litellmFixtures}redis-cache-kwargs.yaml`, {});
+  assert.ok(kwargsBare.ok);
+  assert.ok(kwargsBare.config.warnings.some((w) => /^router_settings\.cache_kwargs\.port \(line 17\): no Redis host or URL is set/.test(w)), kwargsBare.config.warnings.join('\n'));
+  const multi = loadConfigFile(`${litellmFixtures}redis-cache.yaml`, env);
   assert.ok(multi.ok);
   assert.ok(multi.config.warnings.some((w) => /^litellm_settings\.cache \(line 9\): response caching is not implemented, but its Redis/.test(w)), multi.config.warnings.join('\n'));
-  const bare = loadConfigFile(`${compatDir}litellm_proxy_example_config_yaml__multi_instance_simple_config.yaml`, {});
+  const bare = loadConfigFile(`${litellmFixtures}redis-cache.yaml`, {});
   assert.ok(bare.ok);
   assert.ok(bare.config.warnings.some((w) => /^litellm_settings\.cache \(line 9\): the Redis cache has no host or URL/.test(w)), bare.config.warnings.join('\n'));
-  const lb = loadConfigFile(`${compatDir}litellm_proxy_example_config_yaml__load_balancer.yaml`, {});
+  const host = loadConfigFile(`${litellmFixtures}redis-cache-host.yaml`, env);
+  assert.ok(host.ok);
+  assert.ok(host.config.warnings.some((w) => /^litellm_settings\.cache \(line 7\): response caching is not implemented, but its Redis/.test(w)), host.config.warnings.join('\n'));
+  const lb = loadConfigFile(`${litellmFixtures}load-balancer.yaml`, {});
   assert.ok(lb.ok);
   assert.ok(lb.config.warnings.some((w) => w.startsWith('environment variable REDIS_HOST: Redis shares routing state')));
 });

@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText } from '../src/config/load.js';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { FallbackMap } from '../src/router/policy.js';
-import { compatDir, load, yaml } from './support/config.js';
+import { load, yaml } from './support/config.js';
 
+const litellmFixtures = fileURLToPath(new URL('../../test/fixtures/litellm/', import.meta.url));
 
 function problems(text: string): ConfigProblem[] {
   const r = loadConfigText(yaml(text), 'test.yaml', {});
@@ -185,21 +187,21 @@ for (const c of cooldownCases) {
   });
 }
 
-test('reliability: the compat cookbook config keeps its litellm_settings context_window_fallbacks and num_retries', () => {
-  const r = loadConfigFile(`${compatDir}cookbook_misc__config.yaml`, {});
-  if (!r.ok) assert.fail(formatProblems('cookbook_misc__config.yaml', r.problems));
-  assert.equal(r.config.reliability.numRetries, 5);
-  assert.deepEqual(names(r.config.reliability.contextWindowFallbacks), { 'gpt-3.5-turbo': ['gpt-3.5-turbo-large'] });
+test('reliability: the cookbook fixture keeps its litellm_settings context_window_fallbacks and num_retries', () => {
+  const r = loadConfigFile(`${litellmFixtures}cookbook.yaml`, {});
+  if (!r.ok) assert.fail(formatProblems('cookbook.yaml', r.problems));
+  assert.equal(r.config.reliability.numRetries, 4);
+  assert.deepEqual(names(r.config.reliability.contextWindowFallbacks), { 'chat-small': ['chat-small-long'] });
   assert.equal(r.config.reliability.contentPolicyFallbacks, null);
   assert.ok(!r.config.warnings.some((w) => /num_retries|context_window_fallbacks/.test(w)), r.config.warnings.join('\n'));
 });
 
-test('reliability: the compat proxy_server_config reads a deployment num_retries', () => {
-  const r = loadConfigFile(`${compatDir}root__proxy_server_config.yaml`, {});
-  if (!r.ok) assert.fail(formatProblems('root__proxy_server_config.yaml', r.problems));
-  const d = r.config.deployments.find((x) => x.group === 'fake-openai-endpoint-4');
-  assert.equal(d?.numRetries, 50);
-  assert.equal(r.config.reliability.numRetries, 5);
+test('reliability: the proxy-server fixture reads a deployment num_retries', () => {
+  const r = loadConfigFile(`${litellmFixtures}proxy-server.yaml`, {});
+  if (!r.ok) assert.fail(formatProblems('proxy-server.yaml', r.problems));
+  const d = r.config.deployments.find((x) => x.group === 'echo-retry');
+  assert.equal(d?.numRetries, 25);
+  assert.equal(r.config.reliability.numRetries, 3);
 });
 
 test('deployment: num_retries and cooldown_time from litellm_params', () => {

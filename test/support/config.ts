@@ -1,14 +1,10 @@
 /**
  * Shared helpers for config tests: YAML written indented in a test, loaded with an explicit
- * environment, and the path of the real LiteLLM configs that must all load.
+ * environment. LiteLLM-shaped config files live in test/fixtures/litellm/.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { formatProblems, loadConfigText } from '../../src/config/load.js';
 import type { ConfigProblem, ProxyConfig } from '../../src/config/types.js';
-
-/** Tests run from dist/test/support; the compat configs live beside the repo. */
-export const compatDir = fileURLToPath(new URL('../../../../shared/compat/litellm-configs/', import.meta.url));
 
 /** Strips the indentation common to all lines, so YAML can be written indented in the test. */
 export function yaml(text: string): string {
