@@ -12,7 +12,7 @@ import type { RunningProxy } from '../src/index.js';
 import { MAX_REQUEST_FALLBACKS, MAX_REQUEST_NUM_RETRIES } from '../src/router/request-limits.js';
 import { MAX_TIMER_MS } from '../src/timer-delay.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
-import { eventually, post, startTestProxy, type RawResponse } from './support/proxy.js';
+import { eventually, http, post, startTestProxy, type RawResponse } from './support/proxy.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
 
@@ -297,6 +297,24 @@ general_settings:
     await eventually(() => a!.requests.length >= 1, 3000, 'the first background check');
     await sleep(300);
     assert.equal(a!.requests.length, 1);
+  });
+
+  test('item 5: model_info.health_check_timeout 0 or 1e9 → /health waits the default or the longest, not an instant timeout', async () => {
+    const [a] = await upstreams(1);
+    a!.setBehavior({ kind: 'ok', delayMs: 200 });
+    const proxy = await proxyFor(`model_list:
+  - model_name: zero
+    litellm_params: { model: openai/m, api_base: "${a!.url}/v1", api_key: sk-limits-key }
+    model_info: { health_check_timeout: 0 }
+  - model_name: huge
+    litellm_params: { model: openai/m, api_base: "${a!.url}/v1", api_key: sk-limits-key }
+    model_info: { health_check_timeout: 1000000000 }
+`);
+    const r = await http(`${proxy.url}/health`);
+    assert.equal(r.status, 200);
+    const body = r.json as { healthy_count: number; unhealthy_count: number };
+    assert.equal(body.healthy_count, 2, r.text);
+    assert.equal(body.unhealthy_count, 0);
   });
 
   test('item 5: health_check_interval that is not a positive number is a config problem', () => {

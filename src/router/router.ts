@@ -256,7 +256,9 @@ export class Router {
     const body = new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
     const req: ApiRequest = { endpoint, model: cfg.group, stream: false, body, json, hints: { numRetries: '', timeout: '', streamTimeout: '' } };
     const resolved: Resolved = { group: cfg.group, reportedGroup: cfg.group, deploymentId: cfg.id, wildcardCaptures: null };
-    const timeoutMs = (numberField(cfg.modelInfo, 'health_check_timeout') ?? HEALTH_CHECK_TIMEOUT_MS / 1000) * 1000;
+    // A health_check_timeout that is not positive would time every probe out at once (and cool every deployment).
+    const ownS = numberField(cfg.modelInfo, 'health_check_timeout');
+    const timeoutMs = timerDelay(ownS !== null && ownS > 0 ? ownS * 1000 : HEALTH_CHECK_TIMEOUT_MS);
     try {
       const r = await this.#dispatcher.call({ ...this.#task(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
       if (r.ok) return { params };
