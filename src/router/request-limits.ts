@@ -105,7 +105,7 @@ export function readRequestLimits(json: Readonly<Record<string, unknown>>, hints
     ? read.count('num_retries', num_retries, false, retryCeiling)
     : read.count('x-litellm-num-retries', hints.numRetries, true, retryCeiling);
   const maxFallbacks = read.count('max_fallbacks', max_fallbacks, false, Math.max(MAX_REQUEST_FALLBACKS, r.maxFallbacks));
-  // Every value given is checked, even one a higher-priority field hides: a typo still gets a 400.
+  // Every timeout given is checked, even one a higher-priority field hides: a typo still gets a 400.
   const bodyTimeout = read.duration('timeout', timeout, false);
   const bodyRequestTimeout = read.duration('request_timeout', request_timeout, false);
   const headerTimeout = read.duration('x-litellm-timeout', hints.timeout, true);
