@@ -187,7 +187,7 @@ for (const c of retryCases) {
 
 // --- backoffMs -------------------------------------------------------------------------------
 
-const backoffCases: readonly { name: string; groupSize: number; healthy: number; retryAfterMs: number | null; attempt: number; random: number; minMs?: number; want: number }[] = [
+const backoffCases: readonly { name: string; groupSize: number; healthy: number; retryAfterMs: number | null; attempt: number; random: number; minMs?: number; roundDone?: boolean; want: number }[] = [
   { name: 'another healthy deployment → retry at once', groupSize: 3, healthy: 1, retryAfterMs: 30_000, attempt: 2, random: 0.9, want: 0 },
   { name: 'two deployments, one healthy → at once', groupSize: 2, healthy: 1, retryAfterMs: null, attempt: 0, random: 0.5, want: 0 },
   { name: 'single deployment, no Retry-After → 500 ms · 2^0 + jitter', groupSize: 1, healthy: 1, retryAfterMs: null, attempt: 0, random: 0, want: 500 },
@@ -202,11 +202,14 @@ const backoffCases: readonly { name: string; groupSize: number; healthy: number;
   { name: 'router retry_after is the least exponential wait (min_timeout)', groupSize: 1, healthy: 1, retryAfterMs: null, attempt: 0, random: 0, minMs: 3000, want: 3000 },
   { name: 'router retry_after is still capped at 8 s', groupSize: 1, healthy: 1, retryAfterMs: null, attempt: 0, random: 0, minMs: 20_000, want: 8000 },
   { name: 'negative attempt counts as 0', groupSize: 1, healthy: 1, retryAfterMs: null, attempt: -1, random: 0, want: 500 },
+  { name: 'ours: every deployment tried (roundDone) → backoff although others are healthy', groupSize: 4, healthy: 4, retryAfterMs: null, attempt: 0, random: 0, roundDone: true, want: 500 },
+  { name: 'ours: the second round waits twice as long', groupSize: 4, healthy: 4, retryAfterMs: null, attempt: 1, random: 0, roundDone: true, want: 1000 },
+  { name: 'ours: a round done honours the Retry-After', groupSize: 2, healthy: 2, retryAfterMs: 3000, attempt: 0, random: 0, roundDone: true, want: 3000 },
 ];
 
 for (const c of backoffCases) {
   test(`backoffMs: ${c.name}`, () => {
-    const got = backoffMs({ groupSize: c.groupSize, healthy: c.healthy, retryAfterMs: c.retryAfterMs, attempt: c.attempt, random: () => c.random, ...(c.minMs !== undefined ? { minMs: c.minMs } : {}) });
+    const got = backoffMs({ groupSize: c.groupSize, healthy: c.healthy, retryAfterMs: c.retryAfterMs, attempt: c.attempt, random: () => c.random, ...(c.minMs !== undefined ? { minMs: c.minMs } : {}), ...(c.roundDone !== undefined ? { roundDone: c.roundDone } : {}) });
     assert.equal(got, c.want);
   });
 }
@@ -233,6 +236,9 @@ const countCases: readonly { name: string; value: unknown; want: number | null }
   { name: 'words → not a count', value: 'three', want: null },
   { name: 'empty string → not a count', value: '', want: null },
   { name: 'boolean → not a count', value: true, want: null },
+  { name: 'a huge count is still a count (callers bound it)', value: 1e20, want: 1e20 },
+  { name: 'a huge header count is still a count', value: '100000000000000000000', want: 1e20 },
+  { name: 'Infinity → not a count', value: Number.POSITIVE_INFINITY, want: null },
   { name: 'absent', value: undefined, want: null },
 ];
 
@@ -563,6 +569,9 @@ const resolveCases: readonly { name: string; requestMs: number | null; deploymen
   { name: 'deployment cooldown_time beats the router', requestMs: null, deploymentMs: 1000, routerMs: 5000, want: { ms: 1000, explicit: true } },
   { name: 'request cooldown_time beats the deployment', requestMs: 0, deploymentMs: 1000, routerMs: 5000, want: { ms: 0, explicit: true } },
   { name: 'deployment 0 (never cool this one) is kept', requestMs: null, deploymentMs: 0, routerMs: 5000, want: { ms: 0, explicit: true } },
+  { name: 'ours: a request cannot lengthen the router cooldown_time', requestMs: 1e12, deploymentMs: null, routerMs: 5000, want: { ms: 5000, explicit: true } },
+  { name: "ours: a request cannot lengthen the deployment's cooldown_time", requestMs: 60_000, deploymentMs: 1000, routerMs: 5000, want: { ms: 1000, explicit: true } },
+  { name: 'a request may shorten it', requestMs: 2000, deploymentMs: null, routerMs: 5000, want: { ms: 2000, explicit: true } },
 ];
 
 for (const c of resolveCases) {

@@ -12,6 +12,7 @@ import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/provider
 import { readUsage, SseRestamper } from '../src/upstream/sse.js';
 import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
+import { timerDelay } from '../src/timer-delay.js';
 import {
   ABORT_CHANNEL,
   type CallResult,
@@ -143,7 +144,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     const body = parseBody(task);
     if (task.mockTimeout) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, task.timeoutMs);
+        const t = setTimeout(resolve, timerDelay(task.timeoutMs));
         cancel.bind(() => {
           clearTimeout(t);
           resolve();
@@ -160,7 +161,8 @@ export async function call(task: CallTask): Promise<CallResult> {
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
     if (cancel.reason !== null) throw cancel.reason;
-    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), task.timeoutMs);
+    // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
+    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
     try {
       const res = await rawPost(agent, task.url!, task.headers, upstreamBody(task, body), cancel);
       if (res.status >= 400) {
@@ -292,9 +294,10 @@ export async function stream(task: StreamTask): Promise<boolean> {
     }
     if (controller.signal.aborted) throw controller.signal.reason;
     // One timer bounds the wait for headers and then each gap between chunks (stream_timeout).
+    const gapMs = timerDelay(task.streamTimeoutMs);
     const arm = (phase: 'first-byte' | 'between-chunks'): void => {
       if (gapTimer) clearTimeout(gapTimer);
-      gapTimer = setTimeout(() => controller.abort(new TaskAbort('timeout', phase)), task.streamTimeoutMs);
+      gapTimer = setTimeout(() => controller.abort(new TaskAbort('timeout', phase)), gapMs);
     };
     arm('first-byte');
     const res = await request(task.url!, {
@@ -375,7 +378,7 @@ function mockFinishReason(mock: unknown): string {
 function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
+    const t = setTimeout(done, timerDelay(ms));
     function done(): void {
       clearTimeout(t);
       signal.removeEventListener('abort', done);

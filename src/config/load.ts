@@ -6,6 +6,7 @@
  * we do not implement produce one warning each; they never stop a load.
  */
 import { readFileSync } from 'node:fs';
+import { MAX_TIMER_MS } from '../timer-delay.js';
 import {
   AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, type ProviderFamily,
 } from '../providers/index.js';
@@ -68,6 +69,8 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 const DEFAULT_REDIS_PORT = 6379;
 const DEFAULT_REDIS_NAMESPACE = 'switchyard';
 const DEFAULT_REDIS_SYNC_INTERVAL_MS = 10;
+/** The longest duration in seconds a timer holds (timer-delay.ts). */
+const MAX_TIMER_S = MAX_TIMER_MS / 1000;
 const MAX_REDIS_SYNC_INTERVAL_MS = 1000;
 /** No braces: the sync layer wraps the namespace in a `{...}` Cluster hash tag itself. */
 const redisNamespacePattern = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -375,7 +378,10 @@ class Loader {
       const env = this.#env.REQUEST_TIMEOUT;
       if (env !== undefined && env.trim() !== '') {
         const n = parseNumeric(env);
-        if (n !== undefined && n > 0) timeoutS = n;
+        if (n !== undefined && n > 0 && n > MAX_TIMER_S) {
+          this.#warnings.push(`environment variable REQUEST_TIMEOUT: ${n} s is longer than a timer can hold; clamped to ${MAX_TIMER_S} s (about 24.8 days)`);
+          timeoutS = MAX_TIMER_S;
+        } else if (n !== undefined && n > 0) timeoutS = n;
         else this.#problem('', 'environment variable REQUEST_TIMEOUT must be a positive number of seconds');
       }
     }
@@ -398,6 +404,8 @@ class Loader {
 
     const mb = this.#number('general_settings.max_request_size_mb', get(general, 'max_request_size_mb'), rules.megabytes);
     const grace = this.#number('general_settings.graceful_shutdown_seconds', get(general, 'graceful_shutdown_seconds'), rules.nonNegativeSeconds);
+    // Read where it is used (index.ts); checked here so a typo or an overlong interval is reported.
+    this.#number('general_settings.health_check_interval', get(general, 'health_check_interval'), rules.seconds);
     return {
       masterKey,
       maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
@@ -1321,11 +1329,21 @@ class Loader {
     return found;
   }
 
-  /** Numbers may be written as numeric strings ("300"), as LiteLLM casts them. */
+  /**
+   * Numbers may be written as numeric strings ("300"), as LiteLLM casts them. A duration
+   * longer than a timer can hold is clamped to MAX_TIMER_MS with a warning (setTimeout would
+   * fire at once: every call a 408, an instant shutdown).
+   */
   #number(path: string, v: JsonValue | undefined, rule: NumberRule): number | null {
     if (v === undefined || v === null) return null;
     const n = typeof v === 'number' ? v : typeof v === 'string' ? parseNumeric(v) : undefined;
-    if (n !== undefined && Number.isFinite(n) && rule.ok(n)) return n;
+    if (n !== undefined && Number.isFinite(n) && rule.ok(n)) {
+      if ((rule === rules.seconds || rule === rules.nonNegativeSeconds) && n > MAX_TIMER_S) {
+        this.#warnings.push(`${this.#at(path)}: ${n} s is longer than a timer can hold; clamped to ${MAX_TIMER_S} s (about 24.8 days)`);
+        return MAX_TIMER_S;
+      }
+      return n;
+    }
     this.#problem(path, `must be ${rule.what}, got ${this.#got(path, v)}`);
     return null;
   }

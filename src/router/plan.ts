@@ -24,6 +24,7 @@ import {
   type FallbackEntry,
   type FallbackMap,
 } from './policy.js';
+import { readRequestLimits, type RequestLimits } from './request-limits.js';
 import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext, Router } from './router.js';
 
 /** What one group's run ended with. */
@@ -68,7 +69,11 @@ export class RequestPlan {
   readonly #switches: MockSwitches;
   readonly #maps: { general: FallbackMap; contextWindow: FallbackMap | null; contentPolicy: FallbackMap | null; defaults: readonly string[] };
   readonly #maxFallbacks: number;
+  /** The request's own retries, timeouts and cooldown, bounded (request-limits.ts). */
+  readonly #limits: RequestLimits;
   #fallbackDepth = 0;
+  /** Attempts that reached the router (every group, every retry): `num_retries_per_request` bounds them. */
+  #attempts = 0;
   readonly #visited = new Set<string>();
   /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
   readonly #bodyProblems: readonly string[];
@@ -97,12 +102,16 @@ export class RequestPlan {
           defaults: fromBody ? [] : r.defaultFallbacks,
         };
     this.#bodyProblems = [fromBody, cwBody, cpBody].flatMap((m) => m?.problems ?? []).map((p) => `${p.path}: ${p.message}`);
-    const maxFromBody = Number(req.json.max_fallbacks);
-    this.#maxFallbacks = Number.isInteger(maxFromBody) && maxFromBody >= 0 ? maxFromBody : r.maxFallbacks;
+    this.#limits = readRequestLimits(req.json, req.hints, r);
+    this.#maxFallbacks = this.#limits.maxFallbacks ?? r.maxFallbacks;
   }
 
   /** Runs the whole plan; resolves null when the client went away. */
   async run(): Promise<Reply | null> {
+    if (this.#limits.problems.length > 0) {
+      const e = new ProxyError('INVALID_REQUEST', `Invalid request: ${this.#limits.problems.join('; ')}`, { param: this.#limits.param });
+      return { status: e.status, body: proxyErrorBody(e), headers: [] };
+    }
     if (this.#bodyProblems.length > 0) {
       const e = new ProxyError('INVALID_REQUEST', `Invalid fallbacks in the request: ${this.#bodyProblems.join('; ')}`, { param: 'fallbacks' });
       return { status: e.status, body: proxyErrorBody(e), headers: [] };
@@ -127,7 +136,7 @@ export class RequestPlan {
     const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
     for (const target of fallbackTargets(kind, group, this.#maps)) {
       if (this.#ctx.aborted) return null;
-      if (this.#fallbackDepth >= this.#maxFallbacks) return null;
+      if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) return null;
       // A group already run is not run again (cycles end), unless the entry changes the request
       // (its own messages or params); max_fallbacks still bounds those.
       const rewrites = target.messages !== undefined || target.params !== undefined;
@@ -142,6 +151,15 @@ export class RequestPlan {
       if (chained) return chained;
     }
     return null;
+  }
+
+  /**
+   * `litellm_settings.num_retries_per_request`: retries and fallbacks together, across every
+   * group of the request (LiteLLM counts the models already tried, `previous_models`).
+   */
+  #budgetSpent(): boolean {
+    const cap = this.#router.config.reliability.numRetriesPerRequest;
+    return cap !== null && this.#attempts > cap;
   }
 
   #success(r: Extract<GroupResult, { ok: true }>, fallbacks: number): Reply {
@@ -185,20 +203,36 @@ export class RequestPlan {
     }
     const body = entry ? rebuildBody(req, entry) : null;
     const r = this.#router.config.reliability;
-    const base = resolveNumRetries({ request: req.json.num_retries ?? (req.hints.numRetries || undefined), router: r.numRetries, litellm: null });
+    const limits = this.#limits;
+    const base = resolveNumRetries({ request: limits.numRetries, router: r.numRetries, litellm: null });
     const policy = r.modelGroupRetryPolicy.get(model) ?? r.retryPolicy;
     const tried = new Set<string>();
+    const opts = {
+      body,
+      contentFilterFails: contentFilterTriggersFallback(model, this.#maps),
+      timeoutMs: limits.timeoutMs,
+      streamTimeoutMs: limits.streamTimeoutMs,
+      cooldownTimeMs: limits.cooldownTimeMs,
+    };
     let allowed = base;
+    /** Rounds of the group finished so far: every usable deployment tried, then a backoff. */
+    let rounds = 0;
     for (let attempt = 0; ; attempt++) {
       let failure: AttemptFailure;
+      let roundDone = false;
       if (attempt === 0 && switches.rateLimitError) {
         failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#router.groupHealth(model));
       } else {
-        const result = await this.#attempt(model, tried, { body, contentFilterFails: contentFilterTriggersFallback(model, this.#maps) });
+        const before = tried.size;
+        this.#attempts++;
+        const result = await this.#attempt(model, tried, opts);
         if (result === null) return { ok: false, failures };
         if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
         failure = result.failure;
         if (result.deploymentNumRetries !== null) allowed = effectiveRetries(base, result.deploymentNumRetries, null);
+        // Every deployment has been tried, or this attempt went back to one already tried
+        // (the request may use fewer than the group has: a deployment id, pre-call checks).
+        roundDone = tried.size >= failure.groupSize || tried.size === before;
       }
       failures.push(failure);
       if (this.#ctx.aborted) return { ok: false, failures };
@@ -221,8 +255,16 @@ export class RequestPlan {
       // error with its Retry-After, serve the client better (LiteLLM keeps sleeping here).
       if (failure.healthy === 0 && failure.groupSize > 0) return { ok: false, failures };
       if (failure.cls === 'no-deployments') return { ok: false, failures };
-      if (attempt >= allowed) return { ok: false, failures };
-      const wait = backoffMs({ groupSize: failure.groupSize, healthy: failure.healthy, retryAfterMs: failure.retryAfterMs, attempt, random: Math.random });
+      if (attempt >= allowed || this.#budgetSpent()) return { ok: false, failures };
+      const wait = backoffMs({
+        groupSize: failure.groupSize, healthy: failure.healthy, retryAfterMs: failure.retryAfterMs,
+        attempt: roundDone ? rounds : attempt, random: Math.random, minMs: r.retryAfterMs, roundDone,
+      });
+      if (roundDone) {
+        // A new round: each deployment gets one more try before the next, longer, wait.
+        rounds++;
+        tried.clear();
+      }
       if (wait > 0 && !(await this.#sleep(wait))) return { ok: false, failures };
     }
   }

@@ -227,13 +227,20 @@ export interface BackoffInput {
   readonly random: () => number;
   /** `router_settings.retry_after` (ms): the least exponential wait (LiteLLM's `min_timeout`). */
   readonly minMs?: number;
+  /**
+   * Every deployment the request may use has been tried since the last wait (ours): the next
+   * retry would go back to one that just failed, so it waits even when others are healthy.
+   */
+  readonly roundDone?: boolean;
 }
 
 /**
  * How long to wait before the next retry (LiteLLM `_time_to_sleep_before_retry`):
  *
  *   - 0 while the group has more than one deployment and one of them is healthy: the retry
- *     goes elsewhere, so there is nothing to wait for;
+ *     goes elsewhere, so there is nothing to wait for; ours: not once every deployment has
+ *     been tried (`roundDone`), so deployments that keep refusing connections (which never
+ *     cool) are retried round by round with backoff, not in a tight loop;
  *   - else the upstream's Retry-After when 0 < it ≤ 60 s, plus jitter;
  *   - else `min(max(500 ms · 2^attempt, retry_after), 8 s)` plus up to 750 ms of jitter.
  *
@@ -242,7 +249,7 @@ export interface BackoffInput {
  * numbers its attempts 0, 0, 1, 2… (the first retry loop reuses 0); ours count plainly.
  */
 export function backoffMs(input: BackoffInput): number {
-  if (input.groupSize > 1 && input.healthy >= 1) return 0;
+  if (input.roundDone !== true && input.groupSize > 1 && input.healthy >= 1) return 0;
   const jitter = JITTER_MS * input.random();
   const ra = input.retryAfterMs;
   if (ra !== null && ra > 0 && ra <= MAX_HONOURED_RETRY_AFTER_MS) return ra + jitter;
@@ -254,14 +261,15 @@ export function backoffMs(input: BackoffInput): number {
 /**
  * A retry count as a client or config may write it: a non-negative integer, or a string of
  * one (`x-litellm-num-retries: "3"`; LiteLLM calls `int()` on it). Anything else is null.
+ * A huge count is still a count (1e20): callers bound it (request-limits.ts).
  */
 export function parseRetryCount(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : null;
   if (typeof v === 'string') {
     const t = v.trim().replace(/(?<=\d)_(?=\d)/g, '');
     if (!/^\+?\d+$/.test(t)) return null;
     const n = Number(t);
-    return Number.isSafeInteger(n) ? n : null;
+    return Number.isFinite(n) ? n : null;
   }
   return null;
 }
@@ -756,9 +764,13 @@ export function cooldownMs(input: CooldownInput): CooldownDecision {
 /**
  * Resolves `cooldown_time` for one failure: the request's → the deployment's → the router's
  * (already defaulted to 5 s). `explicit` feeds `CooldownInput.cooldownTimeExplicit`.
+ *
+ * Ours: a request's value is capped at the one the config would apply (deployment, else
+ * router). A cooldown takes the deployment away from every client (and, through Redis, every
+ * instance), so one request may shorten or skip its cooldown but never lengthen it.
  */
 export function resolveCooldownTime(input: { readonly requestMs: number | null; readonly deploymentMs: number | null; readonly routerMs: number }): { ms: number; explicit: boolean } {
-  if (input.requestMs !== null) return { ms: input.requestMs, explicit: true };
+  if (input.requestMs !== null) return { ms: Math.min(input.requestMs, input.deploymentMs ?? input.routerMs), explicit: true };
   if (input.deploymentMs !== null) return { ms: input.deploymentMs, explicit: true };
   return { ms: input.routerMs, explicit: false };
 }

@@ -19,6 +19,7 @@ import { builtinMaxInputTokens } from './model-limits.js';
 import { ModelNames, type Resolved } from './model-names.js';
 import { builtinCostPerToken, DEFAULT_COST_PER_TOKEN } from './prices.js';
 import { createPicker } from './strategies/index.js';
+import { timerDelay } from '../timer-delay.js';
 
 /** A parsed, validated API request. */
 export interface ApiRequest {
@@ -67,6 +68,10 @@ export interface AttemptOptions {
   readonly body: ArrayBuffer | null;
   /** `finish_reason: content_filter` counts as a content-policy failure (a content-policy fallback exists). */
   readonly contentFilterFails: boolean;
+  /** The request's own timeout / stream timeout / cooldown_time, ms, already bounded; null = the config's. */
+  readonly timeoutMs: number | null;
+  readonly streamTimeoutMs: number | null;
+  readonly cooldownTimeMs: number | null;
 }
 
 /** Runs one attempt on `model`, avoiding deployments in `tried` while others are available. */
@@ -168,8 +173,12 @@ function maxInputTokensOf(cfg: DeploymentConfig): number | null {
   return builtinMaxInputTokens(base ?? cfg.upstreamModel);
 }
 
+/** The longest Retry-After the proxy sends: a day (larger values say nothing more useful). */
+const MAX_RETRY_AFTER_HEADER_S = 86_400;
+
+/** Whole seconds, 1 at least; an upstream's absurd Retry-After (a far-future date) stays a plain integer. */
 function retryAfterHeader(ms: number): string {
-  return String(Math.max(1, Math.ceil(ms / 1000)));
+  return String(Math.min(Math.max(1, Math.ceil(ms / 1000)), MAX_RETRY_AFTER_HEADER_S));
 }
 
 export class Router {
@@ -247,7 +256,9 @@ export class Router {
     const body = new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
     const req: ApiRequest = { endpoint, model: cfg.group, stream: false, body, json, hints: { numRetries: '', timeout: '', streamTimeout: '' } };
     const resolved: Resolved = { group: cfg.group, reportedGroup: cfg.group, deploymentId: cfg.id, wildcardCaptures: null };
-    const timeoutMs = (numberField(cfg.modelInfo, 'health_check_timeout') ?? HEALTH_CHECK_TIMEOUT_MS / 1000) * 1000;
+    // A health_check_timeout that is not positive would time every probe out at once (and cool every deployment).
+    const ownS = numberField(cfg.modelInfo, 'health_check_timeout');
+    const timeoutMs = timerDelay(ownS !== null && ownS > 0 ? ownS * 1000 : HEALTH_CHECK_TIMEOUT_MS);
     try {
       const r = await this.#dispatcher.call({ ...this.#task(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
       if (r.ok) return { params };
@@ -287,7 +298,8 @@ export class Router {
       }
     };
     void tick();
-    const timer = setInterval(() => void tick(), intervalMs);
+    // health_check_interval comes from the config: a value past what a timer holds would fire every millisecond.
+    const timer = setInterval(() => void tick(), timerDelay(intervalMs));
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -363,7 +375,7 @@ export class Router {
    * (bounded) for a concurrency slot when that is all that stands in the way. Deployments in
    * `tried` are avoided while another is available.
    */
-  async #lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext): Promise<{ lease: Lease; actor: GroupActor; resolved: Resolved } | { error: ProxyError; actor: GroupActor | null; unavailable: Unavailable | null } | null> {
+  async #lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null): Promise<{ lease: Lease; actor: GroupActor; resolved: Resolved } | { error: ProxyError; actor: GroupActor | null; unavailable: Unavailable | null } | null> {
     const resolved = this.names.resolve(model);
     if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
     const actor = this.actors.get(resolved.group);
@@ -371,7 +383,6 @@ export class Router {
     const allow = this.#preCallChecks ? await this.#contextCheck(req, model, actor) : null;
     if (allow instanceof ProxyError) return { error: allow, actor, unavailable: null };
     if (ctx.aborted) return null;
-    const cooldownTimeMs = secondsOrZero(req.json.cooldown_time);
     const deadline = this.#clock() + PARALLEL_WAIT_MS;
     // Deployments a reservation found full in the cluster: skipped for the rest of this lease.
     let full: Set<string> | null = null;
@@ -530,14 +541,14 @@ export class Router {
 
   async #callOnce(req: ApiRequest, ctx: RequestContext, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
     const bodyOverride = opts.body;
-    const got = await this.#lease(req, model, tried, ctx);
+    const got = await this.#lease(req, model, tried, ctx, opts.cooldownTimeMs);
     if (got === null) return null;
     if ('error' in got) return this.#leaseFailure(model, got);
     const { lease, actor, resolved } = got;
     const d = lease.deployment;
     tried.add(d.id);
     const id = newTaskId();
-    const timeoutMs = requestTimeoutMs(req) ?? d.cfg.timeoutMs;
+    const timeoutMs = opts.timeoutMs ?? d.cfg.timeoutMs;
     ctx.setAbort(() => {
       this.#dispatcher.abortCall(id);
       lease.done({ kind: 'client-aborted' }, this.#clock());
@@ -587,20 +598,21 @@ export class Router {
    * the client; after it, the client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const reply = await new RequestPlan(this, req, ctx, (model, tried, opts) => this.#streamOnce(req, ctx, consumer, model, tried, opts.body)).run();
+    const reply = await new RequestPlan(this, req, ctx, (model, tried, opts) => this.#streamOnce(req, ctx, consumer, model, tried, opts)).run();
     if (reply === null || ctx.aborted) return;
     if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
     else consumer.reply(reply);
   }
 
-  #streamOnce(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, bodyOverride: ArrayBuffer | null): Promise<AttemptResult> {
-    return this.#lease(req, model, tried, ctx).then((got) => {
+  #streamOnce(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
+    const bodyOverride = opts.body;
+    return this.#lease(req, model, tried, ctx, opts.cooldownTimeMs).then((got) => {
       if (got === null) return null;
       if ('error' in got) return this.#leaseFailure(model, got);
       const { lease, actor, resolved } = got;
       const d = lease.deployment;
       tried.add(d.id);
-      const streamTimeoutMs = streamTimeoutOf(req) ?? d.cfg.streamTimeoutMs;
+      const streamTimeoutMs = opts.streamTimeoutMs ?? d.cfg.streamTimeoutMs;
       let started = false;
       let ttftMs: number | undefined;
       const settle = (o: Outcome): void => lease.done(o, this.#clock());
@@ -688,24 +700,4 @@ function wireFailure(w: WireError, timeoutMs: number): { outcome: Outcome; error
     case 'INTERNAL':
       return { outcome: { kind: 'client-aborted' }, error: new ProxyError('INTERNAL', w.message) };
   }
-}
-
-/** The request's own timeout: body `timeout`, then `request_timeout`, then header `x-litellm-timeout` (seconds), in ms. */
-function requestTimeoutMs(req: ApiRequest): number | null {
-  return seconds(req.json.timeout) ?? seconds(req.json.request_timeout) ?? seconds(req.hints.timeout);
-}
-
-function streamTimeoutOf(req: ApiRequest): number | null {
-  return seconds(req.json.stream_timeout) ?? seconds(req.hints.streamTimeout) ?? requestTimeoutMs(req);
-}
-
-function seconds(v: unknown): number | null {
-  const n = numeric(v);
-  return n !== null && n > 0 ? n * 1000 : null;
-}
-
-/** Like `seconds`, but 0 is kept (a request's `cooldown_time: 0` disables its cooldown). */
-function secondsOrZero(v: unknown): number | null {
-  const n = numeric(v);
-  return n !== null && n >= 0 ? n * 1000 : null;
 }

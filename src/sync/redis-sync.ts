@@ -28,6 +28,8 @@ const HEARTBEAT_TTL_MS = 3000;
 const STALE_AFTER_MS = 1500;
 /** Upper bound on any Redis command, so a slow Redis cannot hold a request. */
 const COMMAND_TIMEOUT_MS = 250;
+/** How long the first connection may take before Redis counts as unreachable (ioredis's connectTimeout). */
+const CONNECT_TIMEOUT_MS = 2000;
 
 export type SyncStatus = 'connected' | 'degraded';
 
@@ -55,6 +57,14 @@ export class RedisSync {
   #syncing = false;
   #lastOk = 0;
   #lostLogged = false;
+  /**
+   * Still making the first connection: not ready yet, no error and within CONNECT_TIMEOUT_MS
+   * of start. Sync rounds then skip quietly; a start with Redis up is not a loss.
+   */
+  #connecting = false;
+  #startedAt = 0;
+  /** The client's last connection error, for the one "unreachable" line. */
+  #lastError: Error | null = null;
   #liveInstances = 1;
   readonly #sha = new Map<string, string>();
 
@@ -90,7 +100,7 @@ export class RedisSync {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: 2000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     };
   }
@@ -113,17 +123,24 @@ export class RedisSync {
   start(): void {
     this.#client = this.#connect();
     this.#sub = this.#connect();
-    for (const c of [this.#client, this.#sub]) {
-      // ioredis reports connection errors here; the sync loop logs the loss once.
-      c.on('error', () => undefined);
-      void c.connect().catch(() => undefined);
-    }
+    this.#connecting = true;
+    this.#startedAt = this.#clock();
+    // ioredis reports connection errors here; the sync loop logs the loss once.
+    this.#client.on('error', (err: unknown) => {
+      this.#connecting = false;
+      this.#lastError = err instanceof Error ? err : new Error(String(err));
+    });
+    this.#sub.on('error', () => undefined);
+    for (const c of [this.#client, this.#sub]) void c.connect().catch(() => undefined);
     const channel = `${this.#tag}:cooldowns`;
     this.#sub.on('ready', () => {
       void this.#sub!.subscribe(channel).catch(() => undefined);
     });
     this.#sub.on('message', (_ch: string, message: string) => this.#onCooldownMessage(message));
-    this.#client.on('ready', () => void this.#readCooldowns());
+    this.#client.on('ready', () => {
+      this.#connecting = false;
+      void this.#readCooldowns();
+    });
     this.#client.on('close', () => {
       for (const d of this.#deployments) d.dropLease();
     });
@@ -172,7 +189,9 @@ export class RedisSync {
     if (this.#syncing) return;
     if (this.#client === null || this.#client.status !== 'ready') {
       for (const d of this.#deployments) d.dropLease();
-      this.#noteLoss();
+      if (this.#connecting && this.#clock() - this.#startedAt < CONNECT_TIMEOUT_MS) return;
+      this.#connecting = false;
+      this.#noteLoss(this.#lastError);
       return;
     }
     this.#syncing = true;
