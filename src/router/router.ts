@@ -322,6 +322,11 @@ export class Router {
     this.#onAttemptFailure = fn;
   }
 
+  /** `text` with the config's secrets cut out, for error messages built outside the router (exceptions). */
+  redact(text: string): string {
+    return this.#secrets.redact(text);
+  }
+
   /** `/v1/models` body. */
   modelList(): string {
     return this.#modelList;
