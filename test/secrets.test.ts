@@ -180,9 +180,12 @@ test('a refused api_base with user-info is described without its password', () =
     model_list:
       - model_name: v
         litellm_params: {model: openai/x, api_base: "ftp://u:pw-ui-0021@h/v1"}
+      - model_name: w
+        litellm_params: {model: openai/x, api_base: "ftp://a-long-user-name-0022:a-long-password-0023-that-the-message-would-cut@h/v1"}
   `);
-  assert.ok(ps.some((p) => /api_base/.test(p.path)));
-  for (const p of ps) assert.ok(!p.message.includes('pw-ui-0021'), p.message);
+  assert.equal(ps.filter((p) => /api_base/.test(p.path)).length, 2);
+  assert.match(ps[0]!.message, /got "ftp:\/\/h\/v1"/);
+  for (const p of ps) for (const s of ['pw-ui-0021', 'a-long-user', 'a-long-password']) assert.ok(!p.message.includes(s), p.message);
 });
 
 // --- stream error events -----------------------------------------------------------------

@@ -1215,7 +1215,8 @@ class Loader {
     const path = joinKey(lpPath, 'api_base');
     if (param !== null) {
       if (isHttpUrl(param)) return param;
-      this.#problem(path, `must be an http:// or https:// URL, got ${this.#got(path, param)}`);
+      // Shown without user-info: a value cut short for the message could keep part of a password.
+      this.#problem(path, `must be an http:// or https:// URL, got ${this.#got(path, splitApiBase(param)?.base ?? param)}`);
       return undefined;
     }
     for (const name of envNames) {
