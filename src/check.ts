@@ -4,7 +4,7 @@
  * every problem with its path and line. Like `nginx -t`: exit 0 only when every file loads.
  */
 import { formatProblems, loadConfigFile } from './config/load.js';
-import { redact } from './log.js';
+import { Secrets } from './secrets.js';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -28,7 +28,8 @@ export function checkConfigs(paths: readonly string[], env: NodeJS.ProcessEnv = 
       continue;
     }
     const c = r.config;
-    const scrub = (s: string): string => redact(s, c.secrets);
+    const secrets = Secrets.of(c.secrets);
+    const scrub = (s: string): string => secrets.redact(s);
     out.push(`${path}: ok, ${plural(c.groups.size, 'model group')}, ${plural(c.deployments.length, 'deployment')}, ${plural(c.warnings.length, 'warning')}`);
     for (const [group, deps] of c.groups) out.push(`  group ${scrub(group)}: ${plural(deps.length, 'deployment')}`);
     for (const [alias, a] of c.aliases) out.push(`  alias ${scrub(alias)} → ${scrub(a.group)}${a.hidden ? ' (hidden)' : ''}`);

@@ -4,6 +4,7 @@
  * `{"error":{"message","type","param","code"}}`; `code` carries the HTTP status as a string,
  * as LiteLLM's proxy does (`ProxyException`), so clients that read either keep working.
  */
+import type { Secrets } from './secrets.js';
 
 export const errors = {
   INVALID_JSON: { status: 400, type: 'invalid_request_error' },
@@ -81,32 +82,38 @@ export function statusLine(status: number): string {
 /**
  * Relays an upstream error body in the OpenAI envelope: an upstream that already speaks it is
  * passed through with its `code` kept; anything else is wrapped, its text in the message.
+ * Every string taken from the upstream has the config's secrets cut out (an upstream may echo
+ * the request headers, keys included); JSON text is read decoded, so an escaped key is caught.
  */
-export function upstreamErrorBody(status: number, raw: string, deploymentLabel: string): string {
+export function upstreamErrorBody(status: number, raw: string, deploymentLabel: string, secrets: Secrets): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     parsed = undefined;
   }
+  const clean = (v: string): string => secrets.redact(v);
   if (parsed !== null && typeof parsed === 'object' && 'error' in parsed) {
     const err = (parsed as { error: unknown }).error;
     if (err !== null && typeof err === 'object') {
       const e = err as Record<string, unknown>;
+      const code = e.code === undefined || e.code === null ? String(status) : e.code;
       return JSON.stringify({
         error: {
-          message: typeof e.message === 'string' ? e.message : `upstream ${deploymentLabel} answered ${status}`,
-          type: typeof e.type === 'string' ? e.type : errors.UPSTREAM_ERROR.type,
-          param: typeof e.param === 'string' ? e.param : null,
-          code: e.code === undefined || e.code === null ? String(status) : e.code,
+          message: typeof e.message === 'string' ? clean(e.message) : `upstream ${deploymentLabel} answered ${status}`,
+          type: typeof e.type === 'string' ? clean(e.type) : errors.UPSTREAM_ERROR.type,
+          param: typeof e.param === 'string' ? clean(e.param) : null,
+          code: typeof code === 'string' ? clean(code) : typeof code === 'number' || typeof code === 'boolean' ? code : String(status),
         },
       });
     }
-    if (typeof err === 'string') return errorBody(err, errors.UPSTREAM_ERROR.type, null, status);
+    if (typeof err === 'string') return errorBody(clean(err), errors.UPSTREAM_ERROR.type, null, status);
   }
-  const text = raw.length > 1000 ? `${raw.slice(0, 1000)}…` : raw;
+  // Re-serialised when it has escapes, so a key written `\u0073k-...` or `sk\/...` reads as itself.
+  const text = clean(parsed !== undefined && raw.includes('\\') ? JSON.stringify(parsed) : raw);
+  const shown = text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
   return errorBody(
-    `upstream ${deploymentLabel} answered ${status}${text ? `: ${text}` : ''}`,
+    `upstream ${deploymentLabel} answered ${status}${shown ? `: ${shown}` : ''}`,
     errors.UPSTREAM_ERROR.type,
     null,
     status,

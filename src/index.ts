@@ -76,6 +76,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`);
     sync?.publishCooldown(d, d.cooldownUntil);
   });
+  router.onAttemptFailure((label, status, message) => log.warn(`upstream ${label} failed (${status}): ${message}`));
   let stopHealth: (() => void) | null = null;
   const general = opts.config.generalSettings;
   if (general.background_health_checks === true) {

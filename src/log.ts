@@ -1,8 +1,11 @@
 /**
- * Plain-text logging to stderr. Every line passes through the redactor, which replaces any
- * secret from the config (api keys, master key) with `[redacted]`: a key never reaches a log
+ * Plain-text logging to stderr. Every line passes through the secrets redactor
+ * (src/secrets.ts), which replaces any secret from the config (api keys, passwords, header
+ * values, api_base credentials, master key) with `[redacted]`: a key never reaches a log
  * even when an upstream error echoes it back.
  */
+import { Secrets } from './secrets.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
@@ -14,21 +17,15 @@ export interface Logger {
   addSecrets(secrets: readonly string[]): void;
 }
 
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join('[redacted]');
-  return out;
-}
-
 export function createLogger(opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
   const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
   const min = order[opts.level ?? (process.env.SWITCHYARD_LOG_LEVEL as Level | undefined) ?? 'info'] ?? 20;
   const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // Longest first, so a key that contains another is redacted whole.
-  let secrets: string[] = [];
+  let known = new Set<string>();
+  let secrets = Secrets.none;
   const emit = (level: Level, msg: string): void => {
     if (order[level] < min) return;
-    write(`${new Date().toISOString()} ${level.padEnd(5)} ${redact(msg, secrets)}`);
+    write(`${new Date().toISOString()} ${level.padEnd(5)} ${secrets.redact(msg)}`);
   };
   return {
     debug: (m) => emit('debug', m),
@@ -36,7 +33,8 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
     warn: (m) => emit('warn', m),
     error: (m) => emit('error', m),
     addSecrets(more) {
-      secrets = [...new Set([...secrets, ...more.filter((s) => s.length > 0)])].sort((a, b) => b.length - a.length);
+      known = new Set([...known, ...more]);
+      secrets = new Secrets(known);
     },
   };
 }

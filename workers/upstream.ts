@@ -9,7 +9,7 @@ import { BroadcastChannel, isMainThread, type MessagePort } from 'node:worker_th
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { buildUpstreamBody } from '../src/providers/index.js';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
-import { readUsage, SseRestamper } from '../src/upstream/sse.js';
+import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
 import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
@@ -335,12 +335,21 @@ export async function stream(task: StreamTask): Promise<boolean> {
     const sse = new SseRestamper(task.responseModel);
     const textDecoder = new TextDecoder();
     arm('between-chunks');
+    // An error event ends the stream as a failure: the main thread relays it with secrets cut.
+    const failMidStream = (payload: string): false => {
+      const buf = toArrayBuffer(payload);
+      post({ t: 'fail', status: failureStatus(payload), body: buf, retryAfterMs: null }, [buf]);
+      return false;
+    };
     for await (const chunk of res.body) {
       arm('between-chunks');
       await sendData(sse.push(textDecoder.decode(chunk as Buffer, { stream: true })));
       if (controller.signal.aborted) return false;
+      // Leaving the loop destroys the body, closing the upstream request.
+      if (sse.failure !== null) return failMidStream(sse.failure);
     }
     await sendData(sse.flush());
+    if (sse.failure !== null) return failMidStream(sse.failure);
     if (!sse.done) {
       // The upstream closed without `[DONE]`: a cut stream, not a finished one.
       post({ t: 'error', error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} closed the stream before [DONE]` } });

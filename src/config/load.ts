@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { MAX_TIMER_MS } from '../timer-delay.js';
 import {
-  AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, type ProviderFamily,
+  AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, splitApiBase, type ProviderFamily,
 } from '../providers/index.js';
+import { isHeaderMap, isSecretName, isSecretValue, Secrets, urlSecrets } from '../secrets.js';
 import { deploymentId, PyFloat, pyStr } from './deployment-id.js';
 import { resolveEnvRefs, type EnvRef } from './env-refs.js';
 import type {
@@ -94,10 +95,7 @@ const usedParamKeys = new Set([
 /** Credentials a mock deployment never sends: an unset variable there is not worth a warning. */
 const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organization', 'extra_headers']);
 
-const secretKey = /key|secret|token|password|credential/i;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Secrets shorter than this are not scrubbed from messages: they would mangle ordinary words. */
-const MIN_SCRUB_LENGTH = 6;
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
   let text: string;
@@ -260,7 +258,8 @@ class Loader {
 
     if (this.#problems.length > 0) {
       // Reading order: file-level problems first, then by line (sort is stable within a line).
-      const byLine = this.#problems.map((p) => ({ ...p, message: this.#scrub(p.message) }))
+      const scrub = new Secrets(this.#secrets);
+      const byLine = this.#problems.map((p) => ({ ...p, message: scrub.redact(p.message) }))
         .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
       return failed(byLine);
     }
@@ -274,6 +273,7 @@ class Loader {
     }
     // Longest first, so a redactor replacing in order never leaves part of a longer secret.
     const secrets = [...this.#secrets].sort((a, b) => b.length - a.length);
+    const scrubber = new Secrets(secrets);
     const config: ProxyConfig = {
       source: this.source,
       deployments,
@@ -285,7 +285,7 @@ class Loader {
       redis,
       litellmSettings: litellm,
       generalSettings: general,
-      warnings: this.#warnings.map((w) => this.#scrub(w)),
+      warnings: this.#warnings.map((w) => scrubber.redact(w)),
       secrets,
     };
     return deepFreeze({ ok: true, config });
@@ -312,7 +312,7 @@ class Loader {
       const text = typeof v === 'string' ? v : pyStr(typeof v === 'number' && this.src.floatPaths.has(p) ? new PyFloat(v) : v);
       this.#env[name] = text;
       this.#exported.set(name, text);
-      if (secretKey.test(name)) this.#addSecret(text);
+      if (isSecretName(name)) this.#addSecret(text);
     }
   }
 
@@ -1148,6 +1148,13 @@ class Loader {
       apiBase = chosen === null ? null : normaliseApiBase(upstream.prefix, chosen);
       apiKey = apiKeyParam ?? firstSet((fam?.keyEnv ?? []).map((n) => this.#envValue(n)));
     }
+    const extraHeaders = this.#extraHeaders(lpPath, lp);
+    const basicAuth = this.#userinfo(lpPath, provider, apiBase, apiKeyParam, extraHeaders);
+    if (basicAuth !== null) {
+      apiBase = basicAuth.base;
+      // The Bearer of a key LiteLLM would read from the environment gives way to the explicit user-info.
+      if (provider !== 'azure') apiKey = null;
+    }
     if (apiKey !== null) this.#addSecret(apiKey);
 
     const rpm = this.#firstNumber([[path, entry, 'rpm'], [lpPath, lpRaw, 'rpm'], [miPath, mi, 'rpm']], rules.count);
@@ -1192,10 +1199,38 @@ class Loader {
       streamTimeoutMs: toMs(streamTimeoutS),
       mockResponse,
       bodyDefaults: this.#bodyDefaults(lpPath, lp),
-      extraHeaders: this.#extraHeaders(lpPath, lp),
+      extraHeaders,
+      basicAuth: basicAuth?.authorization ?? null,
       modelInfo,
       litellmParams: lp,
     };
+  }
+
+  /**
+   * `api_base: http://user:pw@host/v1`: the user-info is cut from the URL (it is shown in
+   * headers, /model/info, /health) and sent as `Authorization: Basic` instead, as httpx (and so
+   * LiteLLM) would. A deployment whose `api_key` or `extra_headers` also sets Authorization
+   * is refused: an upstream reads one of them. null: the base carries no user-info, or it is refused.
+   */
+  #userinfo(
+    lpPath: string, provider: ProviderFamily, apiBase: string | null, apiKeyParam: string | null, extraHeaders: Readonly<Record<string, string>>,
+  ): ReturnType<typeof splitApiBase> {
+    const split = apiBase === null ? null : splitApiBase(apiBase);
+    if (split === null) return null;
+    for (const s of urlSecrets(apiBase!)) this.#addPassword(s);
+    this.#addPassword(split.authorization);
+    if (provider === 'mock') return split;
+    const path = joinKey(lpPath, 'api_base');
+    const why = 'has a user name and password, which Switchyard sends as Authorization: Basic';
+    if (provider !== 'azure' && apiKeyParam !== null) {
+      this.#problem(path, `${why}, and api_key is sent as Authorization: Bearer; an upstream reads one of them, so keep one (put the key in api_key, or the credentials in the URL)`);
+      return null;
+    }
+    if (Object.keys(extraHeaders).some((h) => h.toLowerCase() === 'authorization')) {
+      this.#problem(path, `${why}, and extra_headers sets Authorization too; keep one of them`);
+      return null;
+    }
+    return split;
   }
 
   #id(path: string, raw: JsonValue | undefined, group: string, hashView: Record<string, unknown>): string | null {
@@ -1215,7 +1250,8 @@ class Loader {
     const path = joinKey(lpPath, 'api_base');
     if (param !== null) {
       if (isHttpUrl(param)) return param;
-      this.#problem(path, `must be an http:// or https:// URL, got ${this.#got(path, param)}`);
+      // Shown without user-info: a value cut short for the message could keep part of a password.
+      this.#problem(path, `must be an http:// or https:// URL, got ${this.#got(path, splitApiBase(param)?.base ?? param)}`);
       return undefined;
     }
     for (const name of envNames) {
@@ -1290,7 +1326,8 @@ class Loader {
             this.#problem(hp, 'must not contain line breaks or NUL');
             continue;
           }
-          if (secretKey.test(name) || /^(proxy-)?authorization$/i.test(name)) this.#addSecret(text);
+          // Every extra header value is a secret (credentials travel under any header name).
+          this.#addSecret(text);
           setOwn(headers, name, text);
         }
       }
@@ -1385,28 +1422,24 @@ class Loader {
     return kindOf(v);
   }
 
-  #collectSecrets(v: JsonValue, key: string | null): void {
+  /** What a secret is is decided in src/secrets.ts; in a header map every value is one. */
+  #collectSecrets(v: JsonValue, key: string | null, inHeaderMap = false): void {
     if (typeof v === 'string') {
-      if (key !== null && secretKey.test(key)) this.#addSecret(v);
+      if (inHeaderMap || (key !== null && isSecretName(key))) this.#addSecret(v);
+      else if (key === 'api_base' || /^https?:\/\/[^/?#]*@/i.test(v)) for (const s of urlSecrets(v)) this.#addPassword(s);
     } else if (Array.isArray(v)) {
-      for (const x of v) this.#collectSecrets(x, key);
+      for (const x of v) this.#collectSecrets(x, key, inHeaderMap);
     } else if (isObject(v)) {
-      for (const [k, x] of Object.entries(v)) this.#collectSecrets(x, k);
+      const headers = inHeaderMap || (key !== null && isHeaderMap(key));
+      for (const [k, x] of Object.entries(v)) this.#collectSecrets(x, k, headers);
     }
   }
 
   /** Numbers and booleans under key-like names (`max_tokens: "20"`) are not secrets. */
   #addSecret(s: string): void {
-    if (s === '' || parseNumeric(s) !== undefined || /^(true|false|none|null)$/i.test(s)) return;
-    this.#secrets.add(s);
+    if (isSecretValue(s)) this.#secrets.add(s);
   }
 
-  /** Last line of defence: messages are built not to hold values, but never let a secret through. */
-  #scrub(message: string): string {
-    let out = message;
-    for (const s of this.#secrets) if (s.length >= MIN_SCRUB_LENGTH) out = out.split(s).join('[redacted]');
-    return out;
-  }
 
   #at(path: string): string {
     const line = lineOf(this.src.lines, path);

@@ -24,7 +24,7 @@ export interface DeploymentConfig {
   readonly provider: ProviderFamily;
   /** Model name sent upstream in the body (`gpt-4o` for `openai/gpt-4o`, the deployment for Azure). */
   readonly upstreamModel: string;
-  /** Base URL without a trailing slash. A mock deployment keeps the base it would call (for headers); null when none is known. */
+  /** Base URL without a trailing slash or user-info (that is in `basicAuth`). A mock deployment keeps the base it would call (for headers); null when none is known. */
   readonly apiBase: string | null;
   readonly apiKey: string | null;
   readonly apiVersion: string | null;
@@ -48,6 +48,8 @@ export interface DeploymentConfig {
   readonly bodyDefaults: JsonObject | null;
   /** Extra upstream headers (`litellm_params.extra_headers`, `organization`). */
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** `Authorization: Basic ...` made from the user-info of `api_base` (which `apiBase` no longer carries); null = none. */
+  readonly basicAuth: string | null;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;
   /** Every `litellm_params` key as resolved; holds secrets, never serialise it whole. */

@@ -4,6 +4,7 @@
  * auth header and (for Azure) URL shape. Providers LiteLLM translates to other wire formats
  * (anthropic, bedrock, vertex, ...) are not supported: their deployments are skipped at load.
  */
+import { basicToken } from '../secrets.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
@@ -94,6 +95,8 @@ export interface TargetParams {
   readonly apiKey: string | null;
   readonly apiVersion: string | null;
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** `Basic ...` from the user name and password of `api_base` (see `splitApiBase`); null or absent = none. */
+  readonly basicAuth?: string | null;
 }
 
 function trimSlash(s: string): string {
@@ -120,12 +123,54 @@ export function buildTarget(p: TargetParams, endpoint: Endpoint): UpstreamTarget
       url = `${deploymentBase}${endpointPath[endpoint]}?api-version=${encodeURIComponent(version)}`;
     }
     if (p.apiKey) headers.push('api-key', p.apiKey);
+    if (p.basicAuth) headers.push('authorization', p.basicAuth);
   } else {
     url = `${base}${endpointPath[endpoint]}`;
+    // The loader refuses a deployment that would send both; the key wins if one slips through.
     if (p.apiKey) headers.push('authorization', `Bearer ${p.apiKey}`);
+    else if (p.basicAuth) headers.push('authorization', p.basicAuth);
   }
   for (const [k, v] of Object.entries(p.extraHeaders)) headers.push(k.toLowerCase(), v);
   return { url, headers };
+}
+
+/** The user name and password (percent-decoded) that an `api_base` carries, and the URL without them. */
+export interface ApiBaseUserinfo {
+  readonly base: string;
+  readonly user: string;
+  readonly password: string;
+  /** The `Authorization` value they make: `Basic base64(user:password)`. */
+  readonly authorization: string;
+}
+
+const userinfoUrl = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+
+/**
+ * `http://alice:pw@host/v1` → base `http://host/v1`, user `alice`, password `pw`; null when
+ * the URL has no user-info. Text surgery rather than `new URL().toString()`, so the rest of
+ * the URL stays exactly as written.
+ */
+export function splitApiBase(apiBase: string): ApiBaseUserinfo | null {
+  const m = userinfoUrl.exec(apiBase);
+  if (m === null) return null;
+  const userinfo = m[2]!;
+  const colon = userinfo.indexOf(':');
+  const user = decode(colon === -1 ? userinfo : userinfo.slice(0, colon));
+  const password = colon === -1 ? '' : decode(userinfo.slice(colon + 1));
+  return {
+    base: m[1]! + apiBase.slice(m[0].length),
+    user,
+    password,
+    authorization: `Basic ${basicToken(user, password)}`,
+  };
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Applies a family's base-path rule to a user-given `api_base`. */

@@ -20,6 +20,7 @@ import { ModelNames, type Resolved } from './model-names.js';
 import { builtinCostPerToken, DEFAULT_COST_PER_TOKEN } from './prices.js';
 import { createPicker } from './strategies/index.js';
 import { timerDelay } from '../timer-delay.js';
+import { Secrets } from '../secrets.js';
 
 /** A parsed, validated API request. */
 export interface ApiRequest {
@@ -137,7 +138,7 @@ function targetsFor(cfg: DeploymentConfig): Record<Endpoint, UpstreamTarget> | n
   const out = {} as Record<Endpoint, UpstreamTarget>;
   for (const e of endpoints) {
     out[e] = buildTarget(
-      { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders },
+      { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders, basicAuth: cfg.basicAuth },
       e,
     );
   }
@@ -191,7 +192,10 @@ export class Router {
   readonly #modelList: string;
   readonly #maxInputTokens = new Map<string, number>();
   readonly #preCallChecks: boolean;
+  /** Cuts the config's secrets out of upstream-derived text on error paths (never on a success). */
+  readonly #secrets: Secrets;
   #onCooldown: ((d: DeploymentState, ms: number, why: string) => void) | null = null;
+  #onAttemptFailure: ((label: string, status: number, message: string) => void) | null = null;
   #sync: RedisSync | null = null;
   #lastHealth: HealthReport | null = null;
 
@@ -201,6 +205,7 @@ export class Router {
     this.#clock = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
     this.#preCallChecks = config.router.enablePreCallChecks;
+    this.#secrets = Secrets.of(config.secrets);
     const picker = createPicker(config.router.routingStrategy, config.router.routingStrategyArgs);
     const actors = new Map<string, GroupActor>();
     for (const [name, deps] of config.groups) {
@@ -262,10 +267,10 @@ export class Router {
     try {
       const r = await this.#dispatcher.call({ ...this.#task(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
       if (r.ok) return { params };
-      if ('error' in r) return { params, error: r.error.message };
-      return { params, error: `${r.status}: ${envelopeMessage(upstreamErrorBody(r.status, Buffer.from(r.body).toString('utf8'), d.label))}` };
+      if ('error' in r) return { params, error: this.#secrets.redact(r.error.message) };
+      return { params, error: `${r.status}: ${envelopeMessage(upstreamErrorBody(r.status, Buffer.from(r.body).toString('utf8'), d.label, this.#secrets))}` };
     } catch (err) {
-      return { params, error: `health check failed: ${err instanceof Error ? err.message : String(err)}` };
+      return { params, error: this.#secrets.redact(`health check failed: ${err instanceof Error ? err.message : String(err)}`) };
     }
   }
 
@@ -322,6 +327,16 @@ export class Router {
   /** Registers who hears about cooldowns as they start (the log; later, Redis). */
   onCooldown(fn: (d: DeploymentState, ms: number, why: string) => void): void {
     this.#onCooldown = fn;
+  }
+
+  /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message. */
+  onAttemptFailure(fn: (label: string, status: number, message: string) => void): void {
+    this.#onAttemptFailure = fn;
+  }
+
+  /** `text` with the config's secrets cut out, for error messages built outside the router (exceptions). */
+  redact(text: string): string {
+    return this.#secrets.redact(text);
   }
 
   /** `/v1/models` body. */
@@ -516,6 +531,7 @@ export class Router {
   #attemptFailure(actor: GroupActor, d: DeploymentState, resolved: Resolved, model: string, f: { status: number; body: string; message: string; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null }): AttemptResult {
     const extra: Record<string, string> = { ...(f.headers ?? {}) };
     if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
+    this.#onAttemptFailure?.(d.label, f.status, f.message);
     return {
       ok: false,
       deploymentNumRetries: d.cfg.numRetries ?? null,
@@ -561,7 +577,7 @@ export class Router {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
       lease.done({ kind: 'client-aborted' }, this.#clock());
-      const e = new ProxyError('INTERNAL', `upstream worker failed: ${err instanceof Error ? err.message : String(err)}`);
+      const e = new ProxyError('INTERNAL', this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
       return this.#attemptFailure(actor, d, resolved, model, { status: e.status, body: proxyErrorBody(e), message: e.message, retryAfterMs: null, cls: 'server' });
     }
     ctx.setAbort(null);
@@ -577,7 +593,7 @@ export class Router {
       return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved) } };
     }
     if ('error' in result) {
-      const e = wireFailure(result.error, timeoutMs);
+      const e = wireFailure(result.error, timeoutMs, this.#secrets);
       lease.done(e.outcome, now);
       if (e.outcome.kind === 'client-aborted') return null;
       return this.#attemptFailure(actor, d, resolved, model, {
@@ -587,7 +603,7 @@ export class Router {
     const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
     lease.done(outcome, now);
     const text = Buffer.from(result.body).toString('utf8');
-    const body = upstreamErrorBody(result.status, text, d.label);
+    const body = upstreamErrorBody(result.status, text, d.label, this.#secrets);
     return this.#attemptFailure(actor, d, resolved, model, {
       status: result.status, body, message: envelopeMessage(body), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
     });
@@ -640,18 +656,24 @@ export class Router {
               settle({ kind: 'upstream-error', status, retryAfterMs });
               if (ctx.aborted) return resolve(null);
               const text = Buffer.from(body).toString('utf8');
-              const errBody = upstreamErrorBody(status, text, d.label);
-              if (started) return consumer.error(errBody);
+              const errBody = upstreamErrorBody(status, text, d.label, this.#secrets);
+              if (started) {
+                this.#onAttemptFailure?.(d.label, status, envelopeMessage(errBody));
+                return consumer.error(errBody);
+              }
               resolve(this.#attemptFailure(actor, d, resolved, model, {
                 status, body: errBody, message: envelopeMessage(errBody), retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }),
               }));
             },
             error: (wire) => {
               ctx.setAbort(null);
-              const e = wireFailure(wire, streamTimeoutMs);
+              const e = wireFailure(wire, streamTimeoutMs, this.#secrets);
               settle(e.outcome);
               if (ctx.aborted || e.outcome.kind === 'client-aborted') return resolve(null);
-              if (started) return consumer.error(proxyErrorBody(e.error));
+              if (started) {
+                this.#onAttemptFailure?.(d.label, e.error.status, e.error.message);
+                return consumer.error(proxyErrorBody(e.error));
+              }
               resolve(this.#attemptFailure(actor, d, resolved, model, {
                 status: e.error.status, body: proxyErrorBody(e.error), message: e.error.message, retryAfterMs: null, cls: outcomeClass(e.outcome, null), headers: e.error.headers,
               }));
@@ -681,8 +703,12 @@ function envelopeMessage(body: string): string {
   }
 }
 
-/** A failure that never reached an upstream answer: its outcome for the actor and its error for the client. */
-function wireFailure(w: WireError, timeoutMs: number): { outcome: Outcome; error: ProxyError } {
+/**
+ * A failure that never reached an upstream answer: its outcome for the actor and its error for
+ * the client. The message may quote an exception (undici's, a URL), so secrets are cut from it.
+ */
+function wireFailure(wire: WireError, timeoutMs: number, secrets: Secrets): { outcome: Outcome; error: ProxyError } {
+  const w = { ...wire, message: secrets.redact(wire.message) };
   switch (w.code) {
     case 'UPSTREAM_TIMEOUT':
       return {

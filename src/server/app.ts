@@ -294,7 +294,7 @@ export class ProxyServer {
         if (r === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No deployment has model_id=${modelId}.`, { param: 'model_id' }));
         else writeJson(res, st, 200, JSON.stringify(r));
       },
-      (err: unknown) => writeError(res, st, new ProxyError('INTERNAL', `health check failed: ${err instanceof Error ? err.message : String(err)}`)),
+      (err: unknown) => writeError(res, st, new ProxyError('INTERNAL', router.redact(`health check failed: ${err instanceof Error ? err.message : String(err)}`))),
     );
   }
 
@@ -372,7 +372,7 @@ export class ProxyServer {
     if (parsed.stream) {
       const relay = new SseRelay(res, st, finish);
       this.#opts.router.stream(parsed, ctx, relay).catch((err: unknown) => {
-        relay.reply({ status: 500, body: proxyErrorBody(new ProxyError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`)), headers: [] });
+        relay.reply({ status: 500, body: proxyErrorBody(new ProxyError('INTERNAL', this.#opts.router.redact(`internal error: ${err instanceof Error ? err.message : String(err)}`))), headers: [] });
       });
       return;
     }
@@ -382,7 +382,7 @@ export class ProxyServer {
         finish();
       },
       (err: unknown) => {
-        writeError(res, st, new ProxyError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`));
+        writeError(res, st, new ProxyError('INTERNAL', this.#opts.router.redact(`internal error: ${err instanceof Error ? err.message : String(err)}`)));
         finish();
       },
     );

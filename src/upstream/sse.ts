@@ -2,6 +2,9 @@
  * Incremental SSE handling for relayed streams: split upstream bytes into complete events,
  * restamp each JSON event's `model` with the name the client asked for (LiteLLM's
  * `_restamp_streaming_chunk_model`) and pick up `usage` when the upstream reports it.
+ * An error event (`data: {"error": ...}`, or `event: error`) is not relayed: it ends the
+ * stream as a failure, so its text reaches the client only through the error path, which
+ * cuts secrets out of it (an upstream may echo the request headers there).
  */
 import type { Usage } from './wire.js';
 
@@ -19,6 +22,8 @@ export class SseRestamper {
   usage: Usage | null = null;
   /** True once `data: [DONE]` has passed. */
   done = false;
+  /** The data of the first error event; nothing after it is read. */
+  failure: string | null = null;
   readonly #model: string;
 
   constructor(model: string) {
@@ -35,6 +40,10 @@ export class SseRestamper {
       if (end === -1) break;
       out += this.#event(buf.slice(start, end));
       start = end + 2;
+      if (this.failure !== null) {
+        this.#pending = '';
+        return out;
+      }
     }
     buf = buf.slice(start);
     this.#pending = buf;
@@ -50,7 +59,13 @@ export class SseRestamper {
 
   #event(raw: string): string {
     // Only single-line `data:` events carry JSON chunks; comments and other fields pass through.
-    if (!raw.startsWith('data:') || raw.includes('\ndata:')) return `${raw}\n\n`;
+    if (!raw.startsWith('data:') || raw.includes('\ndata:')) {
+      if (raw.includes('event:') && /^event:[ \t]*error[ \t]*$/m.test(raw)) {
+        this.failure = raw.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(l.charCodeAt(5) === 32 ? 6 : 5)).join('\n');
+        return '';
+      }
+      return `${raw}\n\n`;
+    }
     const payload = raw.charCodeAt(5) === 32 ? raw.slice(6) : raw.slice(5);
     if (payload === '[DONE]') {
       this.done = true;
@@ -64,9 +79,31 @@ export class SseRestamper {
     }
     if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
       const o = obj as Record<string, unknown>;
+      if (o.error !== undefined && o.error !== null) {
+        this.failure = payload;
+        return '';
+      }
       if ('model' in o) o.model = this.#model;
       if (o.usage) this.usage = readUsage(o.usage) ?? this.usage;
     }
     return `data: ${JSON.stringify(obj)}\n\n`;
   }
+}
+
+/** The status an error event stands for: its `error.code` or `status` when that is an HTTP error status, else 500. */
+export function failureStatus(payload: string): number {
+  let o: unknown;
+  try {
+    o = JSON.parse(payload);
+  } catch {
+    return 500;
+  }
+  if (o === null || typeof o !== 'object') return 500;
+  const err = (o as { error?: unknown }).error;
+  const candidates = [err !== null && typeof err === 'object' ? (err as Record<string, unknown>).code : undefined, (o as Record<string, unknown>).status];
+  for (const c of candidates) {
+    const n = typeof c === 'number' ? c : typeof c === 'string' && /^\d{3}$/.test(c) ? Number(c) : NaN;
+    if (Number.isInteger(n) && n >= 400 && n <= 599) return n;
+  }
+  return 500;
 }

@@ -83,7 +83,7 @@ export interface StreamTask extends TaskBase {
 export type StreamFrame =
   /** Upstream accepted: the main thread may now commit a 200 to the client. */
   | { readonly t: 'head' }
-  /** Upstream refused before the first byte: relayed like a non-stream error. */
+  /** Upstream refused before the first byte (relayed like a non-stream error), or sent an error event mid-stream (`body` is its data). */
   | { readonly t: 'fail'; readonly status: number; readonly body: ArrayBuffer; readonly retryAfterMs: number | null }
   /** SSE bytes, complete events only, already restamped. */
   | { readonly t: 'data'; readonly buf: ArrayBuffer }
