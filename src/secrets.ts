@@ -52,8 +52,9 @@ function isNumeric(s: string): boolean {
 }
 
 /**
- * The credentials a URL carries: user name and password (as written and percent-decoded),
- * `user:password`, its `Basic` token, and the values of key-like query parameters.
+ * The credentials a URL carries: the password (as written and percent-decoded), or the user
+ * name when it has no password, `user:password`, its `Basic` token, and the values of
+ * key-like query parameters.
  */
 export function urlSecrets(url: string): string[] {
   let u: URL;
@@ -66,7 +67,10 @@ export function urlSecrets(url: string): string[] {
   if (u.username !== '' || u.password !== '') {
     const user = safeDecode(u.username);
     const password = safeDecode(u.password);
-    out.push(u.username, u.password, user, password, `${user}:${password}`, basicToken(user, password));
+    // The user name is a credential only when it stands alone (`https://TOKEN@host`); beside a
+    // password it is an account name, and redacting it would cut ordinary words like "user".
+    if (password === '') out.push(u.username, user);
+    out.push(u.password, password, `${user}:${password}`, basicToken(user, password));
   }
   for (const [name, value] of u.searchParams) if (isSecretQueryName(name)) out.push(value);
   return [...new Set(out.filter((s) => s !== ''))];

@@ -22,7 +22,7 @@ const PASSWORD = 'pw-echo-secret/0000?';
 const AZURE_KEY = 'az-echo-key-0006-secret';
 const MASTER_KEY = 'sk-master-echo-0007';
 const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
-const SECRETS = [KEY_LITERAL, HEADER_VALUE, KEY_ENV, USER, PASSWORD, encodeURIComponent(PASSWORD), AZURE_KEY, MASTER_KEY, BASIC];
+const SECRETS = [KEY_LITERAL, HEADER_VALUE, KEY_ENV, PASSWORD, encodeURIComponent(PASSWORD), AZURE_KEY, MASTER_KEY, BASIC];
 
 interface EchoUpstream {
   url: string;
