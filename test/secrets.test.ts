@@ -112,7 +112,7 @@ test('splitApiBase: the URL to call keeps everything but the user-info; the part
 
 // --- api_base user-info in the config ---------------------------------------------------
 
-test('api_base user-info: cut from apiBase, sent as Basic, every part a secret', () => {
+test('api_base user-info: cut from apiBase, sent as Basic, the password and token secrets', () => {
   const cfg = load(`
     model_list:
       - model_name: v
@@ -122,7 +122,8 @@ test('api_base user-info: cut from apiBase, sent as Basic, every part a secret',
   const token = Buffer.from('bob-0010:pw-ui-0011').toString('base64');
   assert.equal(d.apiBase, 'http://vllm:8000/v1');
   assert.equal(d.basicAuth, `Basic ${token}`);
-  for (const s of ['bob-0010', 'pw-ui-0011', token, `Basic ${token}`]) assert.ok(cfg.secrets.includes(s), s);
+  for (const s of ['pw-ui-0011', token, `Basic ${token}`]) assert.ok(cfg.secrets.includes(s), s);
+  assert.ok(!cfg.secrets.includes('bob-0010'), 'the account name beside a password is not a secret');
   const t = buildTarget({ family: 'openai-compatible', upstreamModel: 'llama', apiBase: d.apiBase!, apiKey: d.apiKey, apiVersion: null, extraHeaders: d.extraHeaders, basicAuth: d.basicAuth }, 'chat');
   assert.equal(t.url, 'http://vllm:8000/v1/chat/completions');
   assert.deepEqual(t.headers, ['content-type', 'application/json', 'authorization', `Basic ${token}`]);
