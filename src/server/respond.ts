@@ -11,9 +11,22 @@ export interface ResponseState {
   aborted: boolean;
   /** Set when the response has been ended (or taken over by a stream relay that ended it). */
   finished: boolean;
+  /** Set once a stream relay has written the 200 and SSE headers: from then on only events can follow. */
+  streaming: boolean;
   /** Ask the client to close the connection (during shutdown, after a refused body). */
   closeConnection: boolean;
 }
+
+export function newResponseState(closeConnection: boolean): ResponseState {
+  return { aborted: false, finished: false, streaming: false, closeConnection };
+}
+
+/**
+ * uWebSockets.js closes a keep-alive connection after 10 s idle (fixed at compile time, swept
+ * every 4 s, so 8 to 12 s). Announcing less lets clients that honour the hint (Node's
+ * http.Agent, undici/fetch) retire the socket first instead of reusing one we are closing.
+ */
+export const KEEP_ALIVE_HINT = 'timeout=7';
 
 export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): void {
   if (st.aborted || st.finished) return;
@@ -21,6 +34,7 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     res.writeHeader('content-type', 'application/json');
+    if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
     const h = reply.headers;
     for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
     res.end(reply.body, st.closeConnection);
@@ -37,3 +51,32 @@ export function writeJson(res: HttpResponse, st: ResponseState, status: number, 
   writeReply(res, st, { status, body, headers: [] });
 }
 
+const internalError = new ProxyError('INTERNAL', 'The proxy failed while handling this request; the error has been logged. Other requests are unaffected.');
+
+/**
+ * Answers a request whose handling threw: a 500 envelope, or, once a stream has committed its
+ * 200, a last SSE error event. The connection is closed either way (the request may not have
+ * been read to its end). Never throws: if the response cannot be written, the socket is closed.
+ */
+export function writeInternalError(res: HttpResponse, st: ResponseState): void {
+  if (st.aborted || st.finished) return;
+  st.closeConnection = true;
+  try {
+    if (st.streaming) {
+      st.finished = true;
+      res.cork(() => {
+        res.write(`data: ${proxyErrorBody(internalError)}\n\n`);
+        res.end(undefined, true);
+      });
+    } else {
+      writeError(res, st, internalError);
+    }
+  } catch {
+    st.finished = true;
+    try {
+      res.close();
+    } catch {
+      /* already gone */
+    }
+  }
+}
