@@ -266,9 +266,7 @@ export class ProxyServer {
   #route(res: HttpResponse, req: HttpRequest, st: ResponseState): void {
     const badFraming = framingProblem(req);
     if (badFraming !== null) {
-      // The rest of the connection's bytes cannot be trusted to start a request: answer and close.
-      st.closeConnection = true;
-      writeError(res, st, new ProxyError('INVALID_REQUEST', badFraming));
+      this.#refuseFraming(res, st, badFraming);
       return;
     }
     const route = matchRoute(req.getUrl());
@@ -334,6 +332,26 @@ export class ProxyServer {
       return;
     }
     this.#readBody(res, req, st, route.endpoint, route.pathModel, readHints(req));
+  }
+
+  /**
+   * Answers a request whose framing is refused with a 400 and closes the connection. The answer
+   * waits until uWS has finished this read: were it written now, uWS would go on to parse and
+   * serve whatever follows in the same read (a smuggled request) before closing. Left pending,
+   * any such request makes uWS drop the connection instead, unanswered and unserved.
+   */
+  #refuseFraming(res: HttpResponse, st: ResponseState, why: string): void {
+    st.closeConnection = true;
+    res.onAborted(() => {
+      st.aborted = true;
+    });
+    setImmediate(() => {
+      try {
+        writeError(res, st, new ProxyError('INVALID_REQUEST', why));
+      } catch (err) {
+        this.#fail(res, st, err);
+      }
+    });
   }
 
   /** `GET /health`: the background report when that loop runs, else a check now. */

@@ -54,9 +54,9 @@ export function writeJson(res: HttpResponse, st: ResponseState, status: number, 
 const internalError = new ProxyError('INTERNAL', 'The proxy failed while handling this request; the error has been logged. Other requests are unaffected.');
 
 /**
- * Answers a request whose handling threw: a 500 envelope, or, once a stream has committed its
- * 200, a last SSE error event. The connection is closed either way (the request may not have
- * been read to its end). Never throws: if the response cannot be written, the socket is closed.
+ * Answers a request whose handling threw: a 500 envelope that closes the connection (the
+ * request may not have been read to its end), or, once a stream has committed its 200, a last
+ * SSE error event. Never throws: if the response cannot be written, the socket is closed.
  */
 export function writeInternalError(res: HttpResponse, st: ResponseState): void {
   if (st.aborted || st.finished) return;
@@ -64,9 +64,10 @@ export function writeInternalError(res: HttpResponse, st: ResponseState): void {
   try {
     if (st.streaming) {
       st.finished = true;
+      // end() without closing: see SseRelay (closing corrupts a chunked response's last chunk).
       res.cork(() => {
         res.write(`data: ${proxyErrorBody(internalError)}\n\n`);
-        res.end(undefined, true);
+        res.end();
       });
     } else {
       writeError(res, st, internalError);

@@ -139,7 +139,9 @@ export class SseRelay implements StreamConsumer {
       this.#st.finished = true;
       this.#res.cork(() => {
         if (last !== null) this.#res.write(last);
-        this.#res.end(undefined, this.#st.closeConnection);
+        // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
+        // into the body after the last chunk's data, and clients reject the stream as truncated.
+        this.#res.end();
       });
     }
     this.#onFinish();
