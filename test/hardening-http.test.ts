@@ -378,6 +378,33 @@ router_settings: { num_retries: 3 }
     assert.equal(ok.status, 200);
   });
 
+  test('connections that declare a large body and send none reserve at most 1 MiB each', async () => {
+    const base = proxy.server.activeRequests;
+    const before = process.memoryUsage().arrayBuffers;
+    const socks = Array.from({ length: 20 }, () => connect(proxy.port, '127.0.0.1', function (this: ReturnType<typeof connect>) {
+      this.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30000000\r\n\r\n{"model":');
+    }));
+    for (const s of socks) s.on('error', () => undefined);
+    try {
+      await eventually(() => proxy.server.activeRequests === base + 20, 3000, 'all 20 bodies to be awaited');
+      const grew = process.memoryUsage().arrayBuffers - before;
+      assert.ok(grew < 100 * 1024 * 1024, `20 stalled 30 MB uploads reserved ${Math.round(grew / 1048576)} MiB`);
+    } finally {
+      for (const s of socks) s.destroy();
+    }
+    await eventually(() => proxy.server.activeRequests === base, 3000, 'the abandoned uploads to be released');
+    const ok = await post(`${proxy.url}/v1/chat/completions`, chat('g'));
+    assert.equal(ok.status, 200);
+  });
+
+  test('a body larger than the up-front reservation still arrives whole', async () => {
+    upstream.reset();
+    const content = 'y'.repeat(3_000_000);
+    const res = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content }] });
+    assert.equal(res.status, 200);
+    assert.equal((upstream.requests[0]!.body as { messages: Array<{ content: string }> }).messages[0]!.content, content);
+  });
+
   test('pipelined requests answered synchronously are all answered, in order', async () => {
     const r = await raw(proxy.port, 'GET /health/liveliness HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/models HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000);
     assert.deepEqual(statuses(r.text), [200, 200, 404]);

@@ -161,6 +161,9 @@ export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel:
 
 const ALIVE = JSON.stringify("I'm alive!");
 
+/** Body bytes reserved up front for a declared Content-Length; larger bodies grow as they arrive. */
+const INITIAL_BODY_BYTES = 1 << 20;
+
 export class ProxyServer {
   readonly #opts: ServerOptions;
   readonly #auth: MasterKeyAuth | null;
@@ -419,8 +422,11 @@ export class ProxyServer {
       }
       finish();
     });
-    // A standalone ArrayBuffer (never Node's pooled slab): it is transferred to a worker.
-    let buf = new Uint8Array(declared >= 0 ? declared : 16 * 1024);
+    // A standalone ArrayBuffer (never Node's pooled slab): it is transferred to a worker. Sized
+    // to the declared length up to 1 MiB; beyond that it grows as bytes actually arrive, so
+    // connections that declare a large body and send nothing cannot reserve memory.
+    const cap = declared >= 0 ? declared : limit;
+    let buf = new Uint8Array(declared >= 0 ? Math.min(declared, INITIAL_BODY_BYTES) : 16 * 1024);
     let len = 0;
     let refused = false;
     res.onData((chunk, isLast) => {
@@ -435,7 +441,7 @@ export class ProxyServer {
           return;
         }
         if (len + part.length > buf.length) {
-          const grown = new Uint8Array(Math.min(limit, Math.max(buf.length * 2, len + part.length)));
+          const grown = new Uint8Array(Math.max(len + part.length, Math.min(cap, buf.length * 2)));
           grown.set(buf.subarray(0, len));
           buf = grown;
         }
