@@ -435,6 +435,8 @@ model_list:
       ['space in a header name', 'GET /health/liveliness HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n'],
       ['missing colon', 'GET /health/liveliness HTTP/1.1\r\nHost: x\r\nXAb\r\n\r\n'],
       ['bare LF line ends', 'GET /health/liveliness HTTP/1.1\nHost: x\n\n'],
+      ['HTTP/1.0', 'GET /health/liveliness HTTP/1.0\r\nHost: x\r\n\r\n'],
+      ['no Host', 'GET /health/liveliness HTTP/1.1\r\n\r\n'],
     ];
     const pending = broken.map(([name, bytes]) => raw(proxy.port, bytes, 15_000).then((r) => ({ name, r })));
     // A keep-alive connection that answers once, then sits idle.
