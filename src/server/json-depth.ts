@@ -2,8 +2,9 @@
  * A cheap guard against deeply nested JSON, run before the body is parsed: deep nesting parses
  * on the main thread but overflows the stack of whatever walks the value recursively later
  * (the worker's parse, token counting), which used to surface as an upstream outage and be
- * retried. One pass over the bytes counting `[`/`{` depth outside strings; string contents
- * are skipped with `indexOf`, so a chat body (mostly text) costs a few native scans.
+ * retried. No second parse: a body with few brackets is cleared by counting them, any other
+ * gets one pass counting `[`/`{` depth outside strings, jumping over string contents with
+ * Buffer's native `indexOf`. Either costs less than the parse it protects.
  */
 
 /** Deepest array/object nesting a request body may have. Real chat bodies (tools with JSON schemas included) stay far below it. */
@@ -18,17 +19,33 @@ const CLOSE_BRACKET = 0x5d;
 
 /** True when `body`, read as JSON text, opens more than `max` arrays/objects at once. Malformed text is left to the parser. */
 export function exceedsJsonDepth(body: Uint8Array, max: number = MAX_JSON_DEPTH): boolean {
+  const b = Buffer.from(body.buffer, body.byteOffset, body.length);
+  return fewOpenings(b, max) ? false : deeperThan(b, max);
+}
+
+/** At most `max` opening brackets anywhere (strings included): nothing can nest deeper. */
+function fewOpenings(b: Buffer, max: number): boolean {
+  let opens = 0;
+  for (const ch of [OPEN_BRACE, OPEN_BRACKET]) {
+    for (let i = b.indexOf(ch); i >= 0; i = b.indexOf(ch, i + 1)) {
+      if (++opens > max) return false;
+    }
+  }
+  return true;
+}
+
+function deeperThan(b: Buffer, max: number): boolean {
   let depth = 0;
-  const n = body.length;
+  const n = b.length;
   for (let i = 0; i < n; i++) {
-    const c = body[i];
+    const c = b[i];
     if (c === QUOTE) {
       // Jump to the closing quote: the next `"` preceded by an even number of backslashes.
       for (;;) {
-        const q = body.indexOf(QUOTE, i + 1);
+        const q = b.indexOf(QUOTE, i + 1);
         if (q < 0) return false;
         let k = q - 1;
-        while (k > i && body[k] === BACKSLASH) k--;
+        while (k > i && b[k] === BACKSLASH) k--;
         i = q;
         if (((q - 1 - k) & 1) === 0) break;
       }
