@@ -143,6 +143,8 @@ class ThrowingRouter extends Router {
     this.seen.push(String(req.json.user));
     if (req.model === 'boom-sync') throw new Error('boom after the body was read (secret sk-should-not-leak)');
     if (req.model === 'boom-async') return Promise.reject(new Error('boom in a promise continuation'));
+    // uWS refuses a header value that is not a string: the throw comes halfway through writing the response.
+    if (req.model === 'boom-write') return Promise.resolve({ status: 200, body: '{}', headers: ['x-fine', 'yes', 'x-bad', 42 as unknown as string] });
     if (req.model === 'boom-abort') {
       ctx.setAbort(() => {
         throw new Error('boom in onAborted');
@@ -181,6 +183,7 @@ model_list:
   - { model_name: boom-sync, litellm_params: { model: openai/x, mock_response: "never" } }
   - { model_name: boom-async, litellm_params: { model: openai/x, mock_response: "never" } }
   - { model_name: boom-abort, litellm_params: { model: openai/x, mock_response: "never" } }
+  - { model_name: boom-write, litellm_params: { model: openai/x, mock_response: "never" } }
   - { model_name: boom-stream, litellm_params: { model: openai/x, mock_response: "never" } }
 `, 'test.yaml', {});
     if (!loaded.ok) throw new Error('config refused');
@@ -235,6 +238,13 @@ model_list:
     assert.equal(asyncFail.status, 500);
     assertEnvelope(asyncFail.json, 500, 'internal_server_error');
 
+    // Halfway through writing the answer: the status line is out, so the response is cut off
+    // (the client sees a broken response, never a completed one with the wrong status).
+    const halfway = await raw(port, postBytes('/v1/chat/completions', chat('boom-write')), 3000);
+    assert.equal(halfway.closed, true);
+    assert.ok(halfway.ms < 1000);
+    assert.ok(!halfway.text.includes('\r\n\r\n'), `a half-written response was completed: ${JSON.stringify(halfway.text)}`);
+
     router.failHealth = true;
     const health = await http(`${url}/health`);
     router.failHealth = false;
@@ -262,7 +272,7 @@ model_list:
     assert.equal((streamText.match(/"content":/g) ?? []).length, 6, streamText);
     assert.match(streamText, /data: \[DONE\]/);
     // Each failure was logged with its cause (the log redacts configured secrets itself).
-    for (const cause of ['boom in modelList', 'boom after the body was read', 'boom in a promise continuation', 'boom in healthCheck', 'boom mid-stream', 'boom in onAborted']) {
+    for (const cause of ['boom in modelList', 'boom after the body was read', 'Text and data can only be passed', 'boom in a promise continuation', 'boom in healthCheck', 'boom mid-stream', 'boom in onAborted']) {
       assert.ok(logLines.some((l) => l.includes(cause)), `log line for ${cause}: ${logLines.join('\n')}`);
     }
   });

@@ -225,7 +225,15 @@ export class ProxyServer {
         }),
       ]);
       clearTimeout(timer);
-      if (timedOut) for (const ctx of this.#contexts) ctx.abort();
+      if (timedOut) {
+        for (const ctx of this.#contexts) {
+          try {
+            ctx.abort();
+          } catch (err) {
+            this.#opts.log?.error(`cancelling a request at shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
     }
   }
 

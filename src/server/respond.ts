@@ -30,15 +30,32 @@ export const KEEP_ALIVE_HINT = 'timeout=7';
 
 export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): void {
   if (st.aborted || st.finished) return;
+  try {
+    res.cork(() => {
+      res.writeStatus(statusLine(reply.status));
+      res.writeHeader('content-type', 'application/json');
+      if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+      const h = reply.headers;
+      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
+      res.end(reply.body, st.closeConnection);
+    });
+  } catch (err) {
+    // Half a response is out (a status line cannot be taken back): drop the connection rather
+    // than finish it with a status that is not the answer, then let the caller report the error.
+    abandon(res, st);
+    throw err;
+  }
   st.finished = true;
-  res.cork(() => {
-    res.writeStatus(statusLine(reply.status));
-    res.writeHeader('content-type', 'application/json');
-    if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
-    const h = reply.headers;
-    for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
-    res.end(reply.body, st.closeConnection);
-  });
+}
+
+/** Closes the connection under a response that cannot be completed. Never throws. */
+function abandon(res: HttpResponse, st: ResponseState): void {
+  st.finished = true;
+  try {
+    if (!st.aborted) res.close();
+  } catch {
+    /* already gone */
+  }
 }
 
 export function writeError(res: HttpResponse, st: ResponseState, e: ProxyError, extraHeaders: readonly string[] = []): void {
@@ -63,21 +80,16 @@ export function writeInternalError(res: HttpResponse, st: ResponseState): void {
   st.closeConnection = true;
   try {
     if (st.streaming) {
-      st.finished = true;
       // end() without closing: see SseRelay (closing corrupts a chunked response's last chunk).
       res.cork(() => {
         res.write(`data: ${proxyErrorBody(internalError)}\n\n`);
         res.end();
       });
+      st.finished = true;
     } else {
       writeError(res, st, internalError);
     }
   } catch {
-    st.finished = true;
-    try {
-      res.close();
-    } catch {
-      /* already gone */
-    }
+    abandon(res, st);
   }
 }

@@ -136,13 +136,13 @@ export class SseRelay implements StreamConsumer {
       return;
     }
     if (!this.#st.aborted && !this.#st.finished) {
-      this.#st.finished = true;
       this.#res.cork(() => {
         if (last !== null) this.#res.write(last);
         // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
         // into the body after the last chunk's data, and clients reject the stream as truncated.
         this.#res.end();
       });
+      this.#st.finished = true;
     }
     this.#onFinish();
   }
