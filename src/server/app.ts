@@ -3,13 +3,16 @@
  * validate, then hand over to the router. Everything here runs on the main thread and does
  * no I/O of its own beyond the client socket.
  */
-import { ProxyError, proxyErrorBody } from '../errors.js';
+import { ProxyError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Endpoint } from '../providers/index.js';
 import { RequestContext, type ApiRequest, type RequestHints, type Router } from '../router/router.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
+import { framingProblem } from './framing.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
-import { writeError, writeJson, writeReply, type ResponseState } from './respond.js';
+import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
@@ -21,6 +24,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs: number;
   /** Redis sync status for readiness; null when the config names no Redis. */
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
+  /** Where errors thrown while handling a request are reported (they are answered with a 500). */
+  readonly log?: Logger;
 }
 
 type Route =
@@ -30,7 +35,21 @@ type Route =
   | { readonly kind: 'model-info'; readonly method: 'get' }
   | { readonly kind: 'model-group-info'; readonly method: 'get' }
   | { readonly kind: 'liveliness'; readonly method: 'get' }
-  | { readonly kind: 'readiness'; readonly method: 'get' };
+  | { readonly kind: 'readiness'; readonly method: 'get' }
+  /** A model name in the path with a malformed percent-escape (`%zz`, a cut-off `%E0%A4%A`). */
+  | { readonly kind: 'bad-escape'; readonly method: 'any' };
+
+const badEscape: Route = { kind: 'bad-escape', method: 'any' };
+
+/** `decodeURIComponent` without the URIError: null for a malformed escape or invalid UTF-8. */
+function decodePathPart(part: string): string | null {
+  if (!part.includes('%')) return part;
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
 
 const apiPaths: Readonly<Record<string, Endpoint>> = {
   '/chat/completions': 'chat',
@@ -74,13 +93,15 @@ export function matchRoute(rawPath: string): Route | null {
     if (!path.startsWith(prefix)) continue;
     for (const [suffix, ep] of apiSuffixes) {
       if (path.endsWith(suffix) && path.length > prefix.length + suffix.length) {
-        const model = decodeURIComponent(path.slice(prefix.length, path.length - suffix.length));
+        const model = decodePathPart(path.slice(prefix.length, path.length - suffix.length));
+        if (model === null) return badEscape;
         if (!model.includes('/')) return { kind: 'api', method: 'post', endpoint: ep, pathModel: model };
       }
     }
   }
   if (path.startsWith('/v1/models/') || path.startsWith('/models/')) {
-    return { kind: 'models', method: 'get', id: decodeURIComponent(path.slice(path.indexOf('/models/') + 8)) };
+    const id = decodePathPart(path.slice(path.indexOf('/models/') + 8));
+    return id === null ? badEscape : { kind: 'models', method: 'get', id };
   }
   return null;
 }
@@ -103,6 +124,9 @@ function validationError(message: string, param: string | null): ProxyError {
 
 /** Parses and checks a request body; returns the request or the error to answer with. */
 export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null, hints: RequestHints = noHints): ApiRequest | ProxyError {
+  if (exceedsJsonDepth(body)) {
+    return new ProxyError('INVALID_REQUEST', `The request body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(body));
@@ -136,6 +160,9 @@ export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel:
 }
 
 const ALIVE = JSON.stringify("I'm alive!");
+
+/** Body bytes reserved up front for a declared Content-Length; larger bodies grow as they arrive. */
+const INITIAL_BODY_BYTES = 1 << 20;
 
 export class ProxyServer {
   readonly #opts: ServerOptions;
@@ -198,7 +225,15 @@ export class ProxyServer {
         }),
       ]);
       clearTimeout(timer);
-      if (timedOut) for (const ctx of this.#contexts) ctx.abort();
+      if (timedOut) {
+        for (const ctx of this.#contexts) {
+          try {
+            ctx.abort();
+          } catch (err) {
+            this.#opts.log?.error(`cancelling a request at shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
     }
   }
 
@@ -215,11 +250,43 @@ export class ProxyServer {
     }
   }
 
+  /**
+   * One request went wrong inside the proxy: report it, answer it with a 500 (or a last SSE
+   * error event), and leave everything else alone. Every uWS callback and promise continuation
+   * of a request ends here on a throw — an exception escaping one of them ends the process.
+   */
+  #fail(res: HttpResponse, st: ResponseState, err: unknown): void {
+    try {
+      this.#opts.log?.error(`internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    } catch {
+      /* a failing logger must not turn one bad request into a crash */
+    }
+    writeInternalError(res, st);
+  }
+
   #handle(res: HttpResponse, req: HttpRequest): void {
-    const st: ResponseState = { aborted: false, finished: false, closeConnection: this.#draining };
+    const st = newResponseState(this.#draining);
+    try {
+      this.#route(res, req, st);
+    } catch (err) {
+      // Answering here also satisfies uWS's rule that a handler must respond or attach onAborted.
+      this.#fail(res, st, err);
+    }
+  }
+
+  #route(res: HttpResponse, req: HttpRequest, st: ResponseState): void {
+    const badFraming = framingProblem(req);
+    if (badFraming !== null) {
+      this.#refuseFraming(res, st, badFraming);
+      return;
+    }
     const route = matchRoute(req.getUrl());
     if (route === null) {
       writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.getMethod().toUpperCase()} ${req.getUrl()}. Try POST /v1/chat/completions or GET /v1/models.`));
+      return;
+    }
+    if (route.kind === 'bad-escape') {
+      writeError(res, st, new ProxyError('INVALID_REQUEST', `The path ${req.getUrl()} has a malformed percent-escape (each % must start a valid UTF-8 escape such as %2F).`));
       return;
     }
     const method = req.getMethod();
@@ -278,6 +345,26 @@ export class ProxyServer {
     this.#readBody(res, req, st, route.endpoint, route.pathModel, readHints(req));
   }
 
+  /**
+   * Answers a request whose framing is refused with a 400 and closes the connection. The answer
+   * waits until uWS has finished this read: were it written now, uWS would go on to parse and
+   * serve whatever follows in the same read (a smuggled request) before closing. Left pending,
+   * any such request makes uWS drop the connection instead, unanswered and unserved.
+   */
+  #refuseFraming(res: HttpResponse, st: ResponseState, why: string): void {
+    st.closeConnection = true;
+    res.onAborted(() => {
+      st.aborted = true;
+    });
+    setImmediate(() => {
+      try {
+        writeError(res, st, new ProxyError('INVALID_REQUEST', why));
+      } catch (err) {
+        this.#fail(res, st, err);
+      }
+    });
+  }
+
   /** `GET /health`: the background report when that loop runs, else a check now. */
   #health(res: HttpResponse, st: ResponseState, model: string | undefined, modelId: string | undefined): void {
     const router = this.#opts.router;
@@ -291,10 +378,14 @@ export class ProxyServer {
     });
     router.healthCheck({ model, modelId }).then(
       (r) => {
-        if (r === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No deployment has model_id=${modelId}.`, { param: 'model_id' }));
-        else writeJson(res, st, 200, JSON.stringify(r));
+        try {
+          if (r === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No deployment has model_id=${modelId}.`, { param: 'model_id' }));
+          else writeJson(res, st, 200, JSON.stringify(r));
+        } catch (err) {
+          this.#fail(res, st, err);
+        }
       },
-      (err: unknown) => writeError(res, st, new ProxyError('INTERNAL', router.redact(`health check failed: ${err instanceof Error ? err.message : String(err)}`))),
+      (err: unknown) => this.#fail(res, st, err),
     );
   }
 
@@ -320,35 +411,67 @@ export class ProxyServer {
       this.#contexts.delete(ctx);
       this.#end();
     };
+    /** A throw anywhere in this request's handling: answer 500, cancel the upstream side, release. */
+    const fail = (err: unknown): void => {
+      this.#fail(res, st, err);
+      try {
+        ctx.abort();
+      } catch {
+        /* the cancel hook failed; the request is answered and released regardless */
+      }
+      finish();
+    };
     res.onAborted(() => {
       st.aborted = true;
-      ctx.abort();
+      try {
+        ctx.abort();
+      } catch (err) {
+        this.#fail(res, st, err);
+      }
       finish();
     });
-    // A standalone ArrayBuffer (never Node's pooled slab): it is transferred to a worker.
-    let buf = new Uint8Array(declared >= 0 ? declared : 16 * 1024);
+    // A standalone ArrayBuffer (never Node's pooled slab): it is transferred to a worker. Sized
+    // to the declared length up to 1 MiB; beyond that it grows as bytes actually arrive, so
+    // connections that declare a large body and send nothing cannot reserve memory.
+    const cap = declared >= 0 ? declared : limit;
+    let buf = new Uint8Array(declared >= 0 ? Math.min(declared, INITIAL_BODY_BYTES) : 16 * 1024);
     let len = 0;
     let refused = false;
     res.onData((chunk, isLast) => {
       if (refused) return;
-      const part = new Uint8Array(chunk);
-      if (len + part.length > limit) {
+      try {
+        const part = new Uint8Array(chunk);
+        if (len + part.length > limit) {
+          refused = true;
+          st.closeConnection = true;
+          writeError(res, st, tooLarge());
+          finish();
+          return;
+        }
+        if (len + part.length > buf.length) {
+          const grown = new Uint8Array(Math.max(len + part.length, Math.min(cap, buf.length * 2)));
+          grown.set(buf.subarray(0, len));
+          buf = grown;
+        }
+        buf.set(part, len);
+        len += part.length;
+        if (isLast) {
+          const body = len === buf.length ? buf : buf.slice(0, len);
+          // uWS drops the connection when a pipelined request arrives while this response is
+          // pending, right after this callback when both came in one read: start work only once
+          // that read is over, so such a request is refused before reaching any upstream.
+          setImmediate(() => {
+            if (st.aborted) return;
+            try {
+              this.#dispatch(res, st, ctx, body, endpoint, pathModel, hints, finish, fail);
+            } catch (err) {
+              fail(err);
+            }
+          });
+        }
+      } catch (err) {
         refused = true;
-        st.closeConnection = true;
-        writeError(res, st, tooLarge());
-        finish();
-        return;
-      }
-      if (len + part.length > buf.length) {
-        const grown = new Uint8Array(Math.min(limit, Math.max(buf.length * 2, len + part.length)));
-        grown.set(buf.subarray(0, len));
-        buf = grown;
-      }
-      buf.set(part, len);
-      len += part.length;
-      if (isLast) {
-        const body = len === buf.length ? buf : buf.slice(0, len);
-        this.#dispatch(res, st, ctx, body, endpoint, pathModel, hints, finish);
+        fail(err);
       }
     });
   }
@@ -362,6 +485,7 @@ export class ProxyServer {
     pathModel: string | null,
     hints: RequestHints,
     finish: () => void,
+    fail: (err: unknown) => void,
   ): void {
     const parsed = parseApiRequest(body, endpoint, pathModel, hints);
     if (parsed instanceof ProxyError) {
@@ -370,21 +494,21 @@ export class ProxyServer {
       return;
     }
     if (parsed.stream) {
-      const relay = new SseRelay(res, st, finish);
-      this.#opts.router.stream(parsed, ctx, relay).catch((err: unknown) => {
-        relay.reply({ status: 500, body: proxyErrorBody(new ProxyError('INTERNAL', this.#opts.router.redact(`internal error: ${err instanceof Error ? err.message : String(err)}`))), headers: [] });
-      });
+      const relay = new SseRelay(res, st, finish, fail);
+      this.#opts.router.stream(parsed, ctx, relay).catch(fail);
       return;
     }
     this.#opts.router.call(parsed, ctx).then(
       (reply) => {
-        if (reply) writeReply(res, st, reply);
+        try {
+          if (reply) writeReply(res, st, reply);
+        } catch (err) {
+          fail(err);
+          return;
+        }
         finish();
       },
-      (err: unknown) => {
-        writeError(res, st, new ProxyError('INTERNAL', this.#opts.router.redact(`internal error: ${err instanceof Error ? err.message : String(err)}`)));
-        finish();
-      },
+      fail,
     );
   }
 }

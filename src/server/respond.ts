@@ -11,20 +11,51 @@ export interface ResponseState {
   aborted: boolean;
   /** Set when the response has been ended (or taken over by a stream relay that ended it). */
   finished: boolean;
+  /** Set once a stream relay has written the 200 and SSE headers: from then on only events can follow. */
+  streaming: boolean;
   /** Ask the client to close the connection (during shutdown, after a refused body). */
   closeConnection: boolean;
 }
 
+export function newResponseState(closeConnection: boolean): ResponseState {
+  return { aborted: false, finished: false, streaming: false, closeConnection };
+}
+
+/**
+ * uWebSockets.js closes a keep-alive connection after 10 s idle (fixed at compile time, swept
+ * every 4 s, so 8 to 12 s). Announcing less lets clients that honour the hint (Node's
+ * http.Agent, undici/fetch) retire the socket first instead of reusing one we are closing.
+ */
+export const KEEP_ALIVE_HINT = 'timeout=7';
+
 export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): void {
   if (st.aborted || st.finished) return;
+  try {
+    res.cork(() => {
+      res.writeStatus(statusLine(reply.status));
+      res.writeHeader('content-type', 'application/json');
+      if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+      const h = reply.headers;
+      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
+      res.end(reply.body, st.closeConnection);
+    });
+  } catch (err) {
+    // Half a response is out (a status line cannot be taken back): drop the connection rather
+    // than finish it with a status that is not the answer, then let the caller report the error.
+    abandon(res, st);
+    throw err;
+  }
   st.finished = true;
-  res.cork(() => {
-    res.writeStatus(statusLine(reply.status));
-    res.writeHeader('content-type', 'application/json');
-    const h = reply.headers;
-    for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
-    res.end(reply.body, st.closeConnection);
-  });
+}
+
+/** Closes the connection under a response that cannot be completed. Never throws. */
+function abandon(res: HttpResponse, st: ResponseState): void {
+  st.finished = true;
+  try {
+    if (!st.aborted) res.close();
+  } catch {
+    /* already gone */
+  }
 }
 
 export function writeError(res: HttpResponse, st: ResponseState, e: ProxyError, extraHeaders: readonly string[] = []): void {
@@ -37,3 +68,28 @@ export function writeJson(res: HttpResponse, st: ResponseState, status: number, 
   writeReply(res, st, { status, body, headers: [] });
 }
 
+const internalError = new ProxyError('INTERNAL', 'The proxy failed while handling this request; the error has been logged. Other requests are unaffected.');
+
+/**
+ * Answers a request whose handling threw: a 500 envelope that closes the connection (the
+ * request may not have been read to its end), or, once a stream has committed its 200, a last
+ * SSE error event. Never throws: if the response cannot be written, the socket is closed.
+ */
+export function writeInternalError(res: HttpResponse, st: ResponseState): void {
+  if (st.aborted || st.finished) return;
+  st.closeConnection = true;
+  try {
+    if (st.streaming) {
+      // end() without closing: see SseRelay (closing corrupts a chunked response's last chunk).
+      res.cork(() => {
+        res.write(`data: ${proxyErrorBody(internalError)}\n\n`);
+        res.end();
+      });
+      st.finished = true;
+    } else {
+      writeError(res, st, internalError);
+    }
+  } catch {
+    abandon(res, st);
+  }
+}

@@ -6,7 +6,7 @@
 import { statusLine } from '../errors.js';
 import type { Reply, StreamConsumer } from '../router/router.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
-import { writeReply, type ResponseState } from './respond.js';
+import { KEEP_ALIVE_HINT, writeReply, type ResponseState } from './respond.js';
 import type { HttpResponse } from './uws.js';
 
 const ACK_BATCH = STREAM_WINDOW >> 1;
@@ -15,6 +15,7 @@ export class SseRelay implements StreamConsumer {
   readonly #res: HttpResponse;
   readonly #st: ResponseState;
   readonly #onFinish: () => void;
+  readonly #onFail: (err: unknown) => void;
   #handle: StreamHandle | null = null;
   /** Frames written and not yet credited back. */
   #written = 0;
@@ -24,10 +25,16 @@ export class SseRelay implements StreamConsumer {
   #held: ArrayBuffer[] = [];
   #heldEnd: string | null | undefined = undefined;
 
-  constructor(res: HttpResponse, st: ResponseState, onFinish: () => void) {
+  /**
+   * `onFail` takes over when writing to the client throws: the relay's methods run inside the
+   * dispatcher's message handling and uWS's writable callback, where a throw would take the
+   * process down, so none of them lets one escape.
+   */
+  constructor(res: HttpResponse, st: ResponseState, onFinish: () => void, onFail: (err: unknown) => void) {
     this.#res = res;
     this.#st = st;
     this.#onFinish = onFinish;
+    this.#onFail = onFail;
   }
 
   bind(handle: StreamHandle): void {
@@ -35,25 +42,43 @@ export class SseRelay implements StreamConsumer {
   }
 
   start(headers: readonly string[]): void {
+    try {
+      this.#start(headers);
+    } catch (err) {
+      this.#onFail(err);
+    }
+  }
+
+  #start(headers: readonly string[]): void {
     if (this.#st.aborted || this.#started) return;
     this.#started = true;
+    this.#st.streaming = true;
     this.#res.cork(() => {
       this.#res.writeStatus(statusLine(200));
       this.#res.writeHeader('content-type', 'text/event-stream');
       this.#res.writeHeader('cache-control', 'no-cache');
       this.#res.writeHeader('x-accel-buffering', 'no');
+      if (!this.#st.closeConnection) this.#res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
       for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i]!, headers[i + 1]!);
     });
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
     this.#held = [];
-    for (const buf of held) this.data(buf);
+    for (const buf of held) this.#data(buf);
     const end = this.#heldEnd;
     this.#heldEnd = undefined;
     if (end !== undefined) this.#finish(end);
   }
 
   data(buf: ArrayBuffer): void {
+    try {
+      this.#data(buf);
+    } catch (err) {
+      this.#onFail(err);
+    }
+  }
+
+  #data(buf: ArrayBuffer): void {
     if (this.#st.aborted || this.#st.finished) return;
     if (!this.#started) {
       this.#held.push(buf);
@@ -68,8 +93,12 @@ export class SseRelay implements StreamConsumer {
       if (!this.#backpressured) {
         this.#backpressured = true;
         this.#res.onWritable(() => {
-          this.#backpressured = false;
-          this.#ack();
+          try {
+            this.#backpressured = false;
+            this.#ack();
+          } catch (err) {
+            this.#onFail(err);
+          }
           return true;
         });
       }
@@ -86,11 +115,19 @@ export class SseRelay implements StreamConsumer {
   }
 
   end(): void {
-    this.#finish(null);
+    try {
+      this.#finish(null);
+    } catch (err) {
+      this.#onFail(err);
+    }
   }
 
   error(body: string): void {
-    this.#finish(`data: ${body}\n\n`);
+    try {
+      this.#finish(`data: ${body}\n\n`);
+    } catch (err) {
+      this.#onFail(err);
+    }
   }
 
   #finish(last: string | null): void {
@@ -99,17 +136,24 @@ export class SseRelay implements StreamConsumer {
       return;
     }
     if (!this.#st.aborted && !this.#st.finished) {
-      this.#st.finished = true;
       this.#res.cork(() => {
         if (last !== null) this.#res.write(last);
-        this.#res.end(undefined, this.#st.closeConnection);
+        // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
+        // into the body after the last chunk's data, and clients reject the stream as truncated.
+        this.#res.end();
       });
+      this.#st.finished = true;
     }
     this.#onFinish();
   }
 
   reply(reply: Reply): void {
-    writeReply(this.#res, this.#st, reply);
+    try {
+      writeReply(this.#res, this.#st, reply);
+    } catch (err) {
+      this.#onFail(err);
+      return;
+    }
     this.#onFinish();
   }
 }
