@@ -6,12 +6,13 @@
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Endpoint } from '../providers/index.js';
-import { RequestContext, type ApiRequest, type RequestHints, type Router } from '../router/router.js';
+import { RequestContext, type RequestHints, type Router } from '../router/router.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
 import { framingProblem } from './framing.js';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
+import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
+import { matchRoute } from './routes.js';
 import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
@@ -26,137 +27,6 @@ export interface ServerOptions {
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
   /** Where errors thrown while handling a request are reported (they are answered with a 500). */
   readonly log?: Logger;
-}
-
-type Route =
-  | { readonly kind: 'api'; readonly method: 'post'; readonly endpoint: Endpoint; readonly pathModel: string | null }
-  | { readonly kind: 'models'; readonly method: 'get'; readonly id: string | null }
-  | { readonly kind: 'health'; readonly method: 'get' }
-  | { readonly kind: 'model-info'; readonly method: 'get' }
-  | { readonly kind: 'model-group-info'; readonly method: 'get' }
-  | { readonly kind: 'liveliness'; readonly method: 'get' }
-  | { readonly kind: 'readiness'; readonly method: 'get' }
-  /** A model name in the path with a malformed percent-escape (`%zz`, a cut-off `%E0%A4%A`). */
-  | { readonly kind: 'bad-escape'; readonly method: 'any' };
-
-const badEscape: Route = { kind: 'bad-escape', method: 'any' };
-
-/** `decodeURIComponent` without the URIError: null for a malformed escape or invalid UTF-8. */
-function decodePathPart(part: string): string | null {
-  if (!part.includes('%')) return part;
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return null;
-  }
-}
-
-const apiPaths: Readonly<Record<string, Endpoint>> = {
-  '/chat/completions': 'chat',
-  '/v1/chat/completions': 'chat',
-  '/completions': 'completions',
-  '/v1/completions': 'completions',
-  '/embeddings': 'embeddings',
-  '/v1/embeddings': 'embeddings',
-};
-const apiSuffixes: ReadonlyArray<readonly [string, Endpoint]> = [
-  ['/chat/completions', 'chat'],
-  ['/completions', 'completions'],
-  ['/embeddings', 'embeddings'],
-];
-
-/** Maps a path to its route; null for unknown paths. */
-export function matchRoute(rawPath: string): Route | null {
-  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
-  const endpoint = apiPaths[path];
-  if (endpoint) return { kind: 'api', method: 'post', endpoint, pathModel: null };
-  switch (path) {
-    case '/models':
-    case '/v1/models':
-      return { kind: 'models', method: 'get', id: null };
-    case '/health/liveliness':
-    case '/health/liveness':
-      return { kind: 'liveliness', method: 'get' };
-    case '/health/readiness':
-      return { kind: 'readiness', method: 'get' };
-    case '/health':
-      return { kind: 'health', method: 'get' };
-    case '/model/info':
-    case '/v1/model/info':
-      return { kind: 'model-info', method: 'get' };
-    case '/model_group/info':
-    case '/v1/model_group/info':
-      return { kind: 'model-group-info', method: 'get' };
-  }
-  // Azure-style and legacy engine paths carry the model in the path: /openai/deployments/{model}/chat/completions.
-  for (const prefix of ['/openai/deployments/', '/engines/', '/v1/engines/']) {
-    if (!path.startsWith(prefix)) continue;
-    for (const [suffix, ep] of apiSuffixes) {
-      if (path.endsWith(suffix) && path.length > prefix.length + suffix.length) {
-        const model = decodePathPart(path.slice(prefix.length, path.length - suffix.length));
-        if (model === null) return badEscape;
-        if (!model.includes('/')) return { kind: 'api', method: 'post', endpoint: ep, pathModel: model };
-      }
-    }
-  }
-  if (path.startsWith('/v1/models/') || path.startsWith('/models/')) {
-    const id = decodePathPart(path.slice(path.indexOf('/models/') + 8));
-    return id === null ? badEscape : { kind: 'models', method: 'get', id };
-  }
-  return null;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-const noHints: RequestHints = { numRetries: '', timeout: '', streamTimeout: '' };
-
-/** LiteLLM's per-request control headers; read while the uWS request object is alive. */
-function readHints(req: HttpRequest): RequestHints {
-  const numRetries = req.getHeader('x-litellm-num-retries');
-  const timeout = req.getHeader('x-litellm-timeout');
-  const streamTimeout = req.getHeader('x-litellm-stream-timeout');
-  return numRetries === '' && timeout === '' && streamTimeout === '' ? noHints : { numRetries, timeout, streamTimeout };
-}
-
-function validationError(message: string, param: string | null): ProxyError {
-  return new ProxyError('INVALID_REQUEST', message, { param });
-}
-
-/** Parses and checks a request body; returns the request or the error to answer with. */
-export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null, hints: RequestHints = noHints): ApiRequest | ProxyError {
-  if (exceedsJsonDepth(body)) {
-    return new ProxyError('INVALID_REQUEST', `The request body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep.`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(body));
-  } catch (err) {
-    const why = err instanceof Error ? err.message : 'invalid JSON';
-    return new ProxyError('INVALID_JSON', `The request body is not valid JSON: ${why}`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    return new ProxyError('INVALID_REQUEST', 'The request body must be a JSON object.');
-  }
-  const o = json as Record<string, unknown>;
-  const model = pathModel ?? o.model;
-  if (typeof model !== 'string' || model === '') {
-    return validationError('Missing required parameter: `model` (a non-empty string naming a model group; see /v1/models).', 'model');
-  }
-  if (endpoint === 'chat') {
-    if (!Array.isArray(o.messages) || o.messages.length === 0) {
-      return validationError('Missing required parameter: `messages` (a non-empty array of chat messages).', 'messages');
-    }
-  } else if (endpoint === 'completions') {
-    if (typeof o.prompt !== 'string' && !Array.isArray(o.prompt)) {
-      return validationError('Missing required parameter: `prompt` (a string or an array).', 'prompt');
-    }
-  } else if (o.input === undefined || o.input === null) {
-    return validationError('Missing required parameter: `input`.', 'input');
-  }
-  if (o.stream !== undefined && typeof o.stream !== 'boolean') {
-    return validationError('`stream` must be a boolean.', 'stream');
-  }
-  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o, hints };
 }
 
 const ALIVE = JSON.stringify("I'm alive!");
