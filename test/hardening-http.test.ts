@@ -12,9 +12,17 @@ import type { RunningProxy } from '../src/index.js';
 import { createLogger } from '../src/log.js';
 import { RequestContext, Router, type ApiRequest, type Reply, type StreamConsumer } from '../src/router/router.js';
 import { ProxyServer } from '../src/server/app.js';
+import { KEEP_ALIVE_HINT, uwsBuild } from '../src/server/uws.js';
 import { createDispatcher, type Dispatcher } from '../src/upstream/dispatch.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post, startTestProxy } from './support/proxy.js';
+
+/**
+ * Which uWebSockets.js decides the cases uWS owns (see the README's HTTP limits): the 20.30
+ * build (Node 20) closes silently on its idle timer; the 20.57 build (Node 22+ on newer glibc)
+ * answers at once with a status of its own.
+ */
+const legacyUws = uwsBuild?.includes('trufflesuite') ?? false;
 
 interface RawResult {
   /** Everything the server sent, as latin1. */
@@ -369,12 +377,18 @@ router_settings: { num_retries: 3 }
       const r = await raw(proxy.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${c.headers}\r\n\r\n${c.body}`, 3000);
       assert.equal(r.closed, true, `${c.name}: connection left open; got ${JSON.stringify(r.text)}`);
       assert.ok(r.ms < 1000, `${c.name}: closed only after ${r.ms} ms`);
-      if (c.answered) {
+      if (c.answered && legacyUws) {
         assert.deepEqual(statuses(r.text), [400], `${c.name}: ${r.text}`);
         assert.match(r.text, /\r\nConnection: close\r\n/i);
         assert.match(assertEnvelope(bodyOf(r.text), 400, 'invalid_request_error').message, /Content-Length|Transfer-Encoding/);
-      } else {
+      } else if (c.answered) {
+        // 20.57 refuses some of these itself before we see them: a 400 either way, and one only.
+        assert.deepEqual(statuses(r.text), [400], `${c.name}: ${r.text}`);
+      } else if (legacyUws) {
         assert.deepEqual(statuses(r.text), [], `${c.name}: ${r.text}`);
+      } else {
+        // 20.57 answers its own 400 where 20.30 only dropped the connection; a smuggled request is never served.
+        assert.ok([[], [400]].some((x) => JSON.stringify(x) === JSON.stringify(statuses(r.text))), `${c.name}: ${r.text}`);
       }
     }
     // The same checks guard every route, not just the API ones.
@@ -448,10 +462,10 @@ model_list:
       ['HTTP/1.0', 'GET /health/liveliness HTTP/1.0\r\nHost: x\r\n\r\n'],
       ['no Host', 'GET /health/liveliness HTTP/1.1\r\n\r\n'],
     ];
-    const pending = broken.map(([name, bytes]) => raw(proxy.port, bytes, 15_000).then((r) => ({ name, r })));
+    const pending = broken.map(([name, bytes]) => raw(proxy.port, bytes, legacyUws ? 16_000 : 36_000).then((r) => ({ name, r })));
     // A keep-alive connection that answers once, then sits idle.
     let answeredAt = 0;
-    const idle = raw(proxy.port, postBytes('/v1/chat/completions', chat('m')), 15_000, (t) => {
+    const idle = raw(proxy.port, postBytes('/v1/chat/completions', chat('m')), legacyUws ? 15_000 : 36_000, (t) => {
       if (answeredAt === 0 && t.includes('"chat.completion"')) answeredAt = Date.now();
     });
 
@@ -461,20 +475,32 @@ model_list:
     for (let i = 0; i < 5; i++) {
       const ok = await post(`${proxy.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
       assert.equal(ok.status, 200);
-      assert.equal(ok.headers.get('keep-alive'), 'timeout=7', 'responses announce less than the idle timeout');
+      assert.equal(ok.headers.get('keep-alive'), legacyUws ? 'timeout=7' : 'timeout=27', 'responses announce less than the idle timeout');
     }
 
+    // What the 20.57 build answers at once (it has 98 header slots and checks header syntax);
+    // undefined: it, too, leaves the connection to a timer (for a half-read head, about 30 s).
+    const modern: Record<string, number | undefined> = {
+      '49 header fields': 200, '60 header fields': 200, 'NUL in a header value': 400, 'bare CR in a header value': undefined,
+      'space in a header name': 400, 'missing colon': 400, 'bare LF line ends': 505, 'HTTP/1.0': 505, 'no Host': 400,
+    };
     for (const { name, r } of await Promise.all(pending)) {
-      assert.equal(r.text, '', `${name}: uWS sends no status line`);
-      assert.equal(r.closed, true, `${name}: never closed`);
-      assert.ok(r.ms <= 13_000, `${name}: closed after ${r.ms} ms`);
+      const status = legacyUws ? undefined : modern[name];
+      if (status === undefined) {
+        assert.equal(r.text, '', `${name}: uWS sends no status line`);
+        assert.equal(r.closed, true, `${name}: never closed`);
+        assert.ok(r.ms <= (legacyUws ? 14_500 : 34_000), `${name}: closed after ${r.ms} ms`);
+      } else {
+        assert.deepEqual(statuses(r.text), [status], `${name}: ${r.text}`);
+      }
     }
     const kept = await idle;
     assert.deepEqual(statuses(kept.text), [200]);
     assert.equal(kept.closed, true);
     const idleMs = kept.at - answeredAt;
-    assert.ok(idleMs >= 7000, `idle keep-alive closed after only ${idleMs} ms; we announce timeout=7`);
-    assert.ok(idleMs <= 13_000, `idle keep-alive still open after ${idleMs} ms`);
+    const announcedMs = Number(KEEP_ALIVE_HINT.slice('timeout='.length)) * 1000;
+    assert.ok(idleMs >= announcedMs, `idle keep-alive closed after only ${idleMs} ms; we announce ${KEEP_ALIVE_HINT}`);
+    assert.ok(idleMs <= (legacyUws ? 14_500 : 34_000), `idle keep-alive still open after ${idleMs} ms`);
     const alive = await http(`${proxy.url}/health/liveliness`);
     assert.equal(alive.status, 200);
   });

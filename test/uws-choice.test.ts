@@ -13,7 +13,7 @@ const fallback = { App() {} };
 const node22: Machine = { node: '22.12.0', abi: '127', platform: 'linux', arch: 'x64', glibc: '2.36' };
 
 function candidate(name: string, load: () => unknown): UwsCandidate & { calls: number } {
-  const c = { name, supports: `${name} works on X`, calls: 0, load: () => (c.calls++, load()) };
+  const c = { name, supports: `${name} works on X`, idleTimeoutS: 8, calls: 0, load: () => (c.calls++, load()) };
   return c;
 }
 

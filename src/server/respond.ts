@@ -4,7 +4,7 @@
  */
 import { ProxyError, proxyErrorBody, statusLine } from '../errors.js';
 import type { Reply } from '../router/router.js';
-import type { HttpResponse } from './uws.js';
+import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 /** Per-response state the server keeps beside uWS's object. */
 export interface ResponseState {
@@ -21,12 +21,6 @@ export function newResponseState(closeConnection: boolean): ResponseState {
   return { aborted: false, finished: false, streaming: false, closeConnection };
 }
 
-/**
- * uWebSockets.js closes a keep-alive connection after 10 s idle (fixed at compile time, swept
- * every 4 s, so 8 to 12 s). Announcing less lets clients that honour the hint (Node's
- * http.Agent, undici/fetch) retire the socket first instead of reusing one we are closing.
- */
-export const KEEP_ALIVE_HINT = 'timeout=7';
 
 export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): void {
   if (st.aborted || st.finished) return;

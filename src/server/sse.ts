@@ -6,8 +6,8 @@
 import { statusLine } from '../errors.js';
 import type { Reply, StreamConsumer } from '../router/router.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
-import { KEEP_ALIVE_HINT, writeReply, type ResponseState } from './respond.js';
-import type { HttpResponse } from './uws.js';
+import { writeReply, type ResponseState } from './respond.js';
+import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 const ACK_BATCH = STREAM_WINDOW >> 1;
 

@@ -13,6 +13,11 @@ export interface UwsCandidate {
   readonly name: string;
   /** The Node releases and libc this build has binaries for, for the failure message. */
   readonly supports: string;
+  /**
+   * The shortest time this build keeps an idle keep-alive connection, in seconds (a
+   * compile-time constant of uWS, swept on a timer): what we may announce in `Keep-Alive`.
+   */
+  readonly idleTimeoutS: number;
   /** Loads the module; throws when its binary does not load on this machine. */
   load(): unknown;
 }
@@ -27,7 +32,7 @@ export interface Machine {
 }
 
 export type UwsChoice =
-  | { readonly ok: true; readonly module: unknown; readonly name: string }
+  | { readonly ok: true; readonly module: unknown; readonly name: string; readonly idleTimeoutS: number }
   | { readonly ok: false; readonly message: string };
 
 /** The variable naming a uWebSockets.js build the user installed themselves. */
@@ -58,7 +63,7 @@ export function chooseUws(candidates: readonly UwsCandidate[], machine: Machine,
       tried.push(`  - ${c.name}: ${cause(err)}`);
       continue;
     }
-    if (isNativeUws(mod)) return { ok: true, module: mod, name: c.name };
+    if (isNativeUws(mod)) return { ok: true, module: mod, name: c.name, idleTimeoutS: c.idleTimeoutS };
     tried.push(`  - ${c.name}: loaded, but it is not the native build (a pure-JS fallback); refused`);
   }
   const libc = machine.glibc === null ? 'not glibc' : `glibc ${machine.glibc}`;

@@ -38,6 +38,8 @@ function notInstalled(err: unknown): boolean {
 const truffle: UwsCandidate = {
   name: 'uWebSockets.js (@trufflesuite/uws-js-unofficial)',
   supports: 'Node 20 (or 16, 18) on glibc ≥ 2.27, macOS or Windows: the bundled uWebSockets.js dependency',
+  // HTTP_IDLE_TIMEOUT_S = 10, swept every 4 s: closed 8 to 12 s after the last response.
+  idleTimeoutS: 8,
   load() {
     let dir: string;
     try {
@@ -61,6 +63,8 @@ const truffle: UwsCandidate = {
 const btcVision: UwsCandidate = {
   name: '@btc-vision/uwebsockets.js',
   supports: 'Node 20, 22, 24 or 25 on glibc ≥ 2.38 (Debian 13, Ubuntu 24.04, Fedora 39+), macOS or Windows: the optional @btc-vision/uwebsockets.js dependency (`npm ci` installs it unless optional dependencies are omitted)',
+  // Measured: idle keep-alive and half-read heads close about 30 s after the last byte.
+  idleTimeoutS: 28,
   load() {
     try {
       return require('@btc-vision/uwebsockets.js');
@@ -76,6 +80,8 @@ function userBuild(where: string): UwsCandidate {
   return {
     name: `${UWS_PATH_ENV}=${where}`,
     supports: `whatever build ${UWS_PATH_ENV} names, when it matches this Node's ABI`,
+    // Unknown: assume the shortest of the builds we know.
+    idleTimeoutS: 8,
     load: () => require(abs),
   };
 }
@@ -103,6 +109,12 @@ const choice = chooseUws(
 
 /** The native module; only valid after `assertNativeUws()` has returned. */
 export const uWS = (choice.ok ? choice.module : undefined) as typeof UwsTypes;
+
+/**
+ * The `Keep-Alive` hint for responses: a little under what the build keeps an idle connection,
+ * so clients that honour it (Node's http.Agent, undici/fetch) retire a socket before we close it.
+ */
+export const KEEP_ALIVE_HINT = `timeout=${choice.ok ? choice.idleTimeoutS - 1 : 7}`;
 
 /** Which build loaded, for the startup log; null when none did. */
 export const uwsBuild: string | null = choice.ok ? choice.name : null;
