@@ -42,13 +42,29 @@ function busy(r: LoadRow): string {
   return `${fmt.us(r.cpu.generatorUs)} (${Math.round((r.cpu.generatorUs * r.rps) / 1e4)} %)`;
 }
 
-function loadTable(res: BenchResults): Table {
-  const head = ['scenario', 'target', 'req/s', '× direct', 'p50 ms', 'p99 ms', '+p50 µs', '+p99 µs', 'proxy CPU µs/req', 'main', 'workers', 'helpers', 'upstream µs/req', 'generator µs/req (busy)', 'RSS MiB', 'other load (cores)', 'failures'];
+function rowTarget(r: LoadRow): string {
+  return r.check === null && !hasFailures(r) ? r.target : `${r.target} ⚠`;
+}
+
+function speedTable(res: BenchResults): Table {
+  const head = ['scenario', 'target', 'req/s', '× direct', 'p50 ms', 'p99 ms', '+p50 µs', '+p99 µs', 'other load (cores)', 'failures'];
   const rows = res.load.map((r): Row => {
-    const target = r.check === null && !hasFailures(r) ? r.target : `${r.target} ⚠`;
-    const workers = r.cpu.workersUs === null ? DASH : `${fmt.us(r.cpu.workersUs)}${r.cpu.workerThreads !== null && r.cpu.workerThreads > 0 ? ` (${r.cpu.workerThreads} thr)` : ''}`;
     const fail = r.check === null ? failures(r) : `⚠ check: ${r.check.slice(0, 80)}`;
-    return [r.scenario, target, fmt.int(r.rps), fmt.ratio(r.ratio), fmt.ms(r.p50Us), fmt.ms(r.p99Us), fmt.signedUs(r.addedP50Us), fmt.signedUs(r.addedP99Us), fmt.us(r.cpu.proxyUs), fmt.us(r.cpu.mainUs), workers, fmt.us(r.cpu.helpersUs), fmt.us(r.cpu.upstreamUs), busy(r), fmt.mib(r.rssKiB), r.otherCores === null ? DASH : `${r.otherCores.toFixed(2)}${r.otherCores > 0.2 ? ' ⚠' : ''}`, fail];
+    const other = r.otherCores === null ? DASH : `${r.otherCores.toFixed(2)}${r.otherCores > 0.2 ? ' ⚠' : ''}`;
+    return [r.scenario, rowTarget(r), fmt.int(r.rps), fmt.ratio(r.ratio), fmt.ms(r.p50Us), fmt.ms(r.p99Us), fmt.signedUs(r.addedP50Us), fmt.signedUs(r.addedP99Us), other, fail];
+  });
+  return { head, rows, left: 2 };
+}
+
+function cpuTable(res: BenchResults): Table {
+  const head = ['scenario', 'target', 'proxy CPU µs/req', '× nginx CPU', 'main', 'workers', 'helpers', 'upstream µs/req', 'generator µs/req (busy)', 'RSS MiB'];
+  const nginxCpu = (r: LoadRow): string => {
+    const n = res.load.find((x) => x.target === 'nginx' && x.scenario === r.scenario)?.cpu.proxyUs;
+    return r.target === 'nginx' || r.cpu.proxyUs === null || n === undefined || n === null || n <= 0 ? DASH : (r.cpu.proxyUs / n).toFixed(1);
+  };
+  const rows = res.load.map((r): Row => {
+    const workers = r.cpu.workersUs === null ? DASH : `${fmt.us(r.cpu.workersUs)}${r.cpu.workerThreads !== null && r.cpu.workerThreads > 0 ? ` (${r.cpu.workerThreads} thr)` : ''}`;
+    return [r.scenario, rowTarget(r), fmt.us(r.cpu.proxyUs), nginxCpu(r), fmt.us(r.cpu.mainUs), workers, fmt.us(r.cpu.helpersUs), fmt.us(r.cpu.upstreamUs), busy(r), fmt.mib(r.rssKiB)];
   });
   return { head, rows, left: 2 };
 }
@@ -103,6 +119,7 @@ function header(res: BenchResults): string[] {
 
 const LEGEND = [
   'CPU µs per request comes from /proc (utime + stime) sampled before and after each measured run: trust it over req/s, which on a small machine also measures how the load generator, proxy and upstream share the cores.',
+  '"× nginx CPU" is the proxy\'s CPU per request over nginx\'s, same scenario: the fast-path goal is at most 2.',
   '"main", "workers" and "helpers" split Switchyard\'s CPU by thread: the main thread (uWS, routing, inline dispatch), the Piscina worker threads (undici to the upstream), and threads that run no JavaScript (V8 GC/compiler threads, libuv\'s pool).',
   '"generator busy" is the share of one core the load generator used; near 100 % it, not the target, set the pace.',
   '"other load" is CPU that processes outside the measurement used meanwhile, in cores: above ~0.2 (⚠) the req/s and latency of that row are disturbed; CPU per request much less so. "RSS" for direct is the mock upstream\'s.',
@@ -110,7 +127,7 @@ const LEGEND = [
 ];
 
 export function renderText(res: BenchResults): string {
-  const parts = [...header(res), '', textTable(loadTable(res))];
+  const parts = [...header(res), '', textTable(speedTable(res)), '', textTable(cpuTable(res))];
   if (res.slowStreams.length > 0) parts.push('', 'slow streams', textTable(slowTable(res)));
   if (res.pickers.length > 0) parts.push('', textTable(pickerTable(res)));
   for (const n of res.notes) parts.push(`note: ${n}`);
@@ -119,7 +136,7 @@ export function renderText(res: BenchResults): string {
 
 export function renderMarkdown(res: BenchResults): string {
   const parts = ['# Switchyard benchmark', '', ...header(res).map((h) => `${h}  `), '', '![throughput, CPU per request and added latency](latest.svg)', '', '## Load scenarios', ''];
-  parts.push(Object.entries(SCENARIO_TITLES).map(([k, v]) => `\`${k}\`: ${v}`).join(' · '), '', mdTable(loadTable(res)), '');
+  parts.push(Object.entries(SCENARIO_TITLES).map(([k, v]) => `\`${k}\`: ${v}`).join(' · '), '', '### Throughput and latency', '', mdTable(speedTable(res)), '', '### CPU per request and memory', '', mdTable(cpuTable(res)), '');
   if (res.slowStreams.length > 0) parts.push('## Slow streams', '', mdTable(slowTable(res)), '');
   parts.push(...LEGEND.map((l) => `- ${l}`), '');
   for (const n of res.notes) parts.push(`> ${n}`, '');
