@@ -70,13 +70,14 @@ function cpuTable(res: BenchResults): Table {
 }
 
 function slowTable(res: BenchResults): Table {
-  const head = ['target', 'streams complete', 'all open after ms', 'RSS MiB before → open', 'KiB per stream', 'CPU µs/stream', 'upstream µs/stream', 'small chat p50 / p99 / max ms while they open', 'same, idle', 'first failure'];
+  const head = ['target', 'streams complete', 'most open at once', 'all open after ms', 'RSS MiB before → most in flight', 'KiB per stream', 'CPU µs/stream', 'upstream µs/stream', 'small chat p50 / p99 / max ms while they open', 'same, idle', 'first failure'];
   const rows = res.slowStreams.map((s: SlowStreamsRow): Row => {
     const ok = s.completed === s.streams;
     const probe = (p: LoadResult | null): string => (p === null ? DASH : `${fmt.ms(p.p50Us)} / ${fmt.ms(p.p99Us)} / ${fmt.ms(p.maxUs)}${hasFailures(p) ? ` ${failures(p)}` : ''}`);
     return [
       ok ? s.target : `${s.target} ⚠`,
       `${fmt.int(s.completed)} / ${fmt.int(s.streams)}`,
+      `${fmt.int(s.maxOpen)}${s.maxOpen < s.streams ? ' ⚠' : ''}`,
       fmt.int(s.openMs),
       `${fmt.mib(s.rssBeforeKiB)} → ${fmt.mib(s.rssOpenKiB)}`,
       s.perStreamKiB === null ? DASH : s.perStreamKiB.toFixed(1),
@@ -123,6 +124,7 @@ const LEGEND = [
   '"main", "workers" and "helpers" split Switchyard\'s CPU by thread: the main thread (uWS, routing, inline dispatch), the Piscina worker threads (undici to the upstream), and threads that run no JavaScript (V8 GC/compiler threads, libuv\'s pool).',
   '"generator busy" is the share of one core the load generator used; near 100 % it, not the target, set the pace.',
   '"other load" is CPU that processes outside the measurement used meanwhile, in cores: above ~0.2 (⚠) the req/s and latency of that row are disturbed; CPU per request much less so. "RSS" for direct is the mock upstream\'s.',
+  'Slow streams: "most open at once" below the stream count means the target queued streams (the rest waited for a slot); "KiB per stream" is RSS growth when the most streams were in flight (sent and not complete, queued ones included), divided by that many; the small-chat probe runs on one connection with a 5 ms pause between requests, during the opening and, as a baseline, just before.',
   '"+p50 / +p99" are the target\'s latency percentiles minus direct\'s, same scenario; latency-c1 is the one to read for added latency.',
 ];
 

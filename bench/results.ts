@@ -46,11 +46,16 @@ export interface SlowStreamsRow {
   readonly completed: number;
   readonly failed: number;
   readonly firstFailure: string | null;
-  /** From the first connect until every stream was open or failed. */
+  /** From the first connect until every stream was open (first bytes seen) or failed. */
   readonly openMs: number;
+  /** Most streams open at the same moment (sampled every 100 ms): below `streams`, the target queues them. */
+  readonly maxOpen: number;
+  /** Most requests in flight at once (sent, not complete: answered or queued by the target). */
+  readonly maxInFlight: number;
   readonly rssBeforeKiB: number | null;
+  /** RSS when the most streams were in flight. */
   readonly rssOpenKiB: number | null;
-  /** (RSS with the streams open − RSS before) ÷ streams opened. */
+  /** (RSS with the most streams in flight − RSS before) ÷ that many streams. */
   readonly perStreamKiB: number | null;
   /** CPU µs per stream over the whole phase: the target, and the slow upstream. */
   readonly cpuUsPerStream: number | null;

@@ -9,7 +9,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs } from './args.js';
 import type { BenchArgs } from './args.js';
@@ -46,6 +45,7 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PROBE_S = 3;
 const IDLE_PROBE_S = 2;
 const PROBE_PAUSE_MS = 5;
+const RSS_SAMPLE_MS = 100;
 const OPEN_CAP_MS = 30_000;
 const STREAM_LIFETIME_MS = SLOW_CHUNKS * SLOW_CHUNK_DELAY_MS;
 const DONE_CAP_MS = STREAM_LIFETIME_MS + 30_000;
@@ -187,18 +187,27 @@ async function measureSlowStreams(env: Env, t: Target): Promise<SlowStreamsRow> 
   const up0 = upstreamCpuUs(slow);
   const probeP = runProbe(PROBE_S);
   const fleet = openFleet({ port: t.slowPort, path: CHAT_PATH, body: SLOW_STREAM_BODY, streams: n });
+  // RSS is read with the count of streams in flight at that instant (sent, not yet complete,
+  // whether answered or queued by the target), and the most streams open at once is kept
+  // apart: a target that queues streams never has them all open together.
+  let peak = { inFlight: 0, rssKiB: rssBefore };
+  let maxOpen = 0;
+  const sampler = setInterval(() => {
+    const c = fleet.counts();
+    maxOpen = Math.max(maxOpen, c.openNow);
+    if (c.inFlight < peak.inFlight) return;
+    // At the same count, keep the highest reading: RSS lags the sockets' buffers by a little.
+    const rss = t.rssKiB(true);
+    if (c.inFlight > peak.inFlight || (rss !== null && (peak.rssKiB === null || rss > peak.rssKiB))) peak = { inFlight: c.inFlight, rssKiB: rss };
+  }, RSS_SAMPLE_MS);
   let openMs: number;
-  let rssOpen: number | null;
   let probe: LoadResult | null;
   try {
     openMs = await fleet.allOpen(OPEN_CAP_MS);
-    rssOpen = t.rssKiB(true);
-    await sleep(500);
-    const later = t.rssKiB(true);
-    if (later !== null && (rssOpen === null || later > rssOpen)) rssOpen = later;
     probe = await probeP;
     await fleet.allDone(DONE_CAP_MS);
   } finally {
+    clearInterval(sampler);
     fleet.destroy();
   }
   const up1 = upstreamCpuUs(slow);
@@ -212,9 +221,11 @@ async function measureSlowStreams(env: Env, t: Target): Promise<SlowStreamsRow> 
     failed: n - c.completed,
     firstFailure: c.firstFailure ?? (c.completed < n ? 'not finished within the cap' : null),
     openMs,
+    maxOpen,
+    maxInFlight: peak.inFlight,
     rssBeforeKiB: rssBefore,
-    rssOpenKiB: rssOpen,
-    perStreamKiB: rssBefore !== null && rssOpen !== null && c.opened > 0 ? (rssOpen - rssBefore) / c.opened : null,
+    rssOpenKiB: peak.rssKiB,
+    perStreamKiB: rssBefore !== null && peak.rssKiB !== null && peak.inFlight > 0 ? (peak.rssKiB - rssBefore) / peak.inFlight : null,
     cpuUsPerStream: per(cpu?.totalUs, n),
     upstreamCpuUsPerStream: up0 === null || up1 === null ? null : per(up1 - up0, n),
     probe,
@@ -223,7 +234,7 @@ async function measureSlowStreams(env: Env, t: Target): Promise<SlowStreamsRow> 
     note,
   };
   log(
-    `${t.name} slow-streams: ${c.completed}/${n} complete${c.firstFailure === null ? '' : ` (first failure: ${c.firstFailure})`}, open in ${Math.round(openMs)} ms, ` +
+    `${t.name} slow-streams: ${c.completed}/${n} complete${c.firstFailure === null ? '' : ` (first failure: ${c.firstFailure})`}, at most ${maxOpen} open at once, all open after ${Math.round(openMs)} ms, ` +
       `${row.perStreamKiB === null ? 'n/a' : row.perStreamKiB.toFixed(1)} KiB/stream, probe p50/p99/max ${probe === null ? 'n/a' : `${(probe.p50Us / 1000).toFixed(2)}/${(probe.p99Us / 1000).toFixed(2)}/${(probe.maxUs / 1000).toFixed(2)} ms`} (idle ${idleProbe === null ? 'n/a' : `${(idleProbe.p50Us / 1000).toFixed(2)}/${(idleProbe.p99Us / 1000).toFixed(2)}/${(idleProbe.maxUs / 1000).toFixed(2)} ms`})`,
   );
   return row;

@@ -16,7 +16,12 @@ export interface FleetSpec {
 }
 
 export interface FleetCounts {
+  /** Streams that got their first bytes so far (completed ones included). */
   readonly opened: number;
+  /** Open right now: first bytes seen, not yet complete. */
+  readonly openNow: number;
+  /** Requests sent and not yet complete or failed, answered or still waiting for first bytes. */
+  readonly inFlight: number;
   readonly completed: number;
   readonly failed: number;
   /** The first failure's reason, e.g. `status 503` or `connect EMFILE`. */
@@ -42,6 +47,7 @@ export function openFleet(spec: FleetSpec): Fleet {
   );
   const sockets: Socket[] = [];
   let opened = 0;
+  let inFlight = 0;
   let completed = 0;
   let failed = 0;
   let firstFailure: string | null = null;
@@ -56,16 +62,22 @@ export function openFleet(spec: FleetSpec): Fleet {
     let head = '';
     let tail = '';
     let sawDone = false;
+    let sent = false;
     const fail = (why: string): void => {
       if (state === 'done' || state === 'failed') return;
       if (state === 'open') opened--; // counted as open, but it never finished: a failure
+      if (sent) inFlight--;
       state = 'failed';
       failed++;
       firstFailure ??= why;
       s.destroy();
       settle();
     };
-    const s = connect({ host: '127.0.0.1', port: spec.port }, () => s.write(request));
+    const s = connect({ host: '127.0.0.1', port: spec.port }, () => {
+      sent = true;
+      inFlight++;
+      s.write(request);
+    });
     s.setNoDelay(true);
     s.on('data', (chunk: Buffer) => {
       if (state === 'connecting') {
@@ -81,6 +93,7 @@ export function openFleet(spec: FleetSpec): Fleet {
       if (sawDone && tail.endsWith('0\r\n\r\n')) {
         state = 'done';
         opened--;
+        inFlight--;
         completed++;
         s.destroy();
         settle();
@@ -120,7 +133,7 @@ export function openFleet(spec: FleetSpec): Fleet {
       return performance.now() - t0;
     },
     allDone: (capMs) => until(() => completed + failed >= spec.streams, capMs),
-    counts: () => ({ opened: opened + completed, completed, failed, firstFailure }),
+    counts: () => ({ opened: opened + completed, openNow: opened, inFlight, completed, failed, firstFailure }),
     destroy() {
       for (const s of sockets) s.destroy();
     },
