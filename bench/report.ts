@@ -39,7 +39,8 @@ function failures(r: LoadResult): string {
 /** Share of one core the generator used: near 100 % means it, not the target, set the pace. */
 function busy(r: LoadRow): string {
   if (r.cpu.generatorUs === null) return DASH;
-  return `${fmt.us(r.cpu.generatorUs)} (${Math.round((r.cpu.generatorUs * r.rps) / 1e4)} %)`;
+  const pct = Math.round((r.cpu.generatorUs * r.rps) / 1e4);
+  return `${fmt.us(r.cpu.generatorUs)} (${pct} %${pct >= 90 ? ' ⚠' : ''})`;
 }
 
 function rowTarget(r: LoadRow): string {

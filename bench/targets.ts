@@ -54,7 +54,6 @@ export interface TargetContext {
   readonly proxyCli: string;
   readonly nginxBinary: string | null;
   readonly nginxTemplate: string;
-  readonly log: (msg: string) => void;
 }
 
 /** Two deployments in one group on the same fast upstream, and a group on the slow one. */
