@@ -151,9 +151,11 @@ export function renderSvg(res: BenchResults): string {
       const y0 = top + ROW_TITLE;
       const base = y0 + PLOT_H;
       const plotW = CELL_W - 24;
-      const max = niceMax(Math.max(0, ...cell.bars.map((b) => b.segments.reduce((a, g) => a + g.value, 0))));
+      const highest = Math.max(0, ...cell.bars.map((b) => b.segments.reduce((a, g) => a + g.value, 0)));
+      const max = niceMax(highest);
       const scale = (v: number): number => (v / max) * (PLOT_H - 14);
-      for (const f of [0, 0.5, 1]) {
+      // Every bar at 0 (say, no added latency at all): only the baseline, no made-up scale.
+      for (const f of highest > 0 ? [0, 0.5, 1] : [0]) {
         const y = base - f * (PLOT_H - 14);
         out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="${f === 0 ? '#333' : '#ddd'}"/>`);
         out.push(`<text x="${x0 - 4}" y="${y + 4}" text-anchor="end" fill="#666" font-size="10">${f === 0 ? '0' : (cell.axis ?? row.axis ?? compact)(f * max)}</text>`);
