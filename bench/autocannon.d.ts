@@ -14,6 +14,8 @@ declare module 'autocannon' {
       /** Seconds to wait for a response before counting a timeout. */
       timeout?: number;
       pipelining?: number;
+      /** Requests per second over all connections (a rate limit). */
+      overallRate?: number;
       method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
       headers?: Record<string, string>;
       body?: string | Buffer;

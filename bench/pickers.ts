@@ -6,7 +6,7 @@
 import { Bench } from 'tinybench';
 import { createPicker, strategyNames } from '../src/router/strategies/index.js';
 import type { Candidate, PickContext, Picker } from '../src/router/strategies/types.js';
-import { seeded } from '../test/support/random.js';
+import { seeded } from './random.js';
 
 export interface PickerEntry {
   readonly name: string;

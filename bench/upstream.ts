@@ -8,11 +8,16 @@
  * POST /v1/chat/completions answers a fixed chat.completion, or, when the body asks for
  * `"stream":true`, an SSE stream of N chunks (default 8) and `data: [DONE]`, all in one corked
  * write. With --chunk-delay-ms the stream's chunks go out D ms apart instead, which keeps many
- * streams open at once for the memory-per-stream figure.
+ * streams open at once for the slow-streams scenario. Request bodies of any size are read
+ * (the 128 KB prompt scenario) and scanned for the stream flag chunk by chunk, without
+ * copying or decoding them.
  */
-import uWS from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { parseArgs } from 'node:util';
+import { assertNativeUws, uWS } from '../src/server/uws.js';
+import type { HttpRequest, HttpResponse } from '../src/server/uws.js';
+
+// The proxy's own loader: the same native build on every Node the proxy runs on, or a clear reason.
+assertNativeUws();
 
 const { values } = parseArgs({
   options: {
@@ -55,9 +60,24 @@ const DONE = Buffer.from('data: [DONE]\n\n');
 const WHOLE_STREAM = Buffer.concat([...FRAMES, DONE]);
 const NOT_FOUND = Buffer.from('{"error":{"message":"bench upstream: no such route","type":"invalid_request_error","param":null,"code":"not_found"}}');
 
-// Matches the bench's own body and any re-serialisation a proxy may do (JSON.stringify adds no
-// spaces, but a pretty-printer would).
-const STREAM_FLAG = /"stream"\s*:\s*true/;
+// The stream flag as the bench writes it; a re-serialising proxy (JSON.stringify) writes it the
+// same way. A pretty-printed `"stream": true` is matched too, see hasStreamFlag.
+const STREAM_KEY = Buffer.from('"stream"');
+/** Bytes of the previous chunk kept so a flag split across two chunks is still seen. */
+const CARRY = 24;
+
+/** True when `buf` holds `"stream"`, optional whitespace, `:`, optional whitespace, `true`. */
+function hasStreamFlag(buf: Buffer): boolean {
+  for (let at = buf.indexOf(STREAM_KEY); at !== -1; at = buf.indexOf(STREAM_KEY, at + 1)) {
+    let i = at + STREAM_KEY.length;
+    while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+    if (buf[i] !== 0x3a) continue;
+    i++;
+    while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+    if (buf[i] === 0x74 && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) return true;
+  }
+  return false;
+}
 
 interface Flow {
   aborted: boolean;
@@ -70,15 +90,17 @@ function chat(res: HttpResponse, _req: HttpRequest): void {
     flow.aborted = true;
     if (flow.timer !== null) clearTimeout(flow.timer);
   });
-  let parts: Buffer[] | null = null;
+  let streaming = false;
+  let carry: Buffer | null = null;
   res.onData((chunk, isLast) => {
-    if (!isLast) {
-      // uWS neuters the ArrayBuffer when this callback returns: copy.
-      (parts ??= []).push(Buffer.from(new Uint8Array(chunk)));
-      return;
+    // A view, valid only during this callback (uWS neuters the ArrayBuffer afterwards).
+    const view = Buffer.from(chunk);
+    if (!streaming) {
+      streaming = hasStreamFlag(view) || (carry !== null && hasStreamFlag(Buffer.concat([carry, view.subarray(0, CARRY)])));
+      if (!isLast && !streaming) carry = Buffer.from(view.subarray(Math.max(0, view.length - CARRY)));
     }
-    const body = parts === null ? Buffer.from(chunk) : Buffer.concat([...parts, Buffer.from(chunk)]);
-    const streaming = STREAM_FLAG.test(body.toString('latin1'));
+    if (!isLast) return;
+    if (flow.aborted) return;
     if (!streaming) {
       res.cork(() => {
         res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(COMPLETION);
