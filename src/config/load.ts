@@ -18,11 +18,9 @@ import type {
   ReliabilitySettings, RouterSettings, ServerSettings,
 } from './types.js';
 import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
-import {
-  allowedFailsPolicyKeys, DEFAULT_COOLDOWN_MS, DEFAULT_MAX_FALLBACKS, parseFallbacks, retryPolicyKeys,
-  type AllowedFailsPolicy, type FallbackEntry, type FallbackMap, type RetryPolicy,
-} from '../router/policy.js';
-import { strategyNames, type StrategyArgs } from '../router/strategies/index.js';
+import { DEFAULT_MAX_FALLBACKS, parseFallbacks, type FallbackEntry, type FallbackMap } from './fallbacks.js';
+import { allowedFailsPolicyKeys, DEFAULT_COOLDOWN_MS, retryPolicyKeys, type AllowedFailsPolicy, type RetryPolicy } from './policies.js';
+import { strategyNames, type StrategyArgs } from './strategy-names.js';
 
 export type LoadResult = { ok: true; config: ProxyConfig } | { ok: false; problems: ConfigProblem[] };
 

@@ -3,14 +3,15 @@
  * Built once by `loadConfig` (config/load.ts); never mutated afterwards.
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
-import type { AllowedFailsPolicy, FallbackMap, RetryPolicy } from '../router/policy.js';
-import type { StrategyArgs, StrategyName } from '../router/strategies/index.js';
+import type { MockResponse } from '../providers/mock.js';
+import type { FallbackMap } from './fallbacks.js';
+import type { AllowedFailsPolicy, RetryPolicy } from './policies.js';
+import type { StrategyArgs, StrategyName } from './strategy-names.js';
+
+export type { MockResponse } from '../providers/mock.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
-
-/** A `mock_response` deployment answers in-process instead of calling an upstream. */
-export type MockResponse = string | JsonObject;
 
 export interface DeploymentConfig {
   /** Stable across restarts and instances: `model_info.id`, else LiteLLM's hash of group + params. */
