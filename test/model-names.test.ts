@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProblems, loadConfigText } from '../src/config/load.js';
 import type { ProxyConfig } from '../src/config/types.js';
-import { ModelNames, type Resolved } from '../src/router/model-names.js';
+import { ModelNames, type Resolved } from '../src/config/model-names.js';
 
 function yaml(text: string): string {
   const lines = text.replace(/^\n/, '').split('\n');

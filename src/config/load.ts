@@ -18,6 +18,9 @@ import type {
   ReliabilitySettings, RouterSettings, ServerSettings,
 } from './types.js';
 import { joinIndex, joinKey, lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
+import { deploymentMaxInputTokens } from './model-limits.js';
+import { ModelNames } from './model-names.js';
+import { deploymentCostPerToken } from './prices.js';
 import { DEFAULT_MAX_FALLBACKS, parseFallbacks, type FallbackEntry, type FallbackMap } from './fallbacks.js';
 import { allowedFailsPolicyKeys, DEFAULT_COOLDOWN_MS, retryPolicyKeys, type AllowedFailsPolicy, type RetryPolicy } from './policies.js';
 import { strategyNames, type StrategyArgs } from './strategy-names.js';
@@ -250,8 +253,17 @@ class Loader {
     const defaults = this.#defaultTimeouts(router, litellm);
     const server = this.#server(general);
     const deployments = this.#deployments(get(root, 'model_list'), defaults);
-    const aliases = this.#aliases(router, deployments);
-    const reliability = this.#reliability(router, litellm, deployments, aliases);
+    const groups = new Map<string, DeploymentConfig[]>();
+    for (const d of deployments) {
+      const list = groups.get(d.group);
+      if (list) list.push(d);
+      else groups.set(d.group, [d]);
+    }
+    // The one name resolver: alias targets are checked with it, then it takes the aliases.
+    const names = new ModelNames({ deployments, groups });
+    const aliases = this.#aliases(router, groups, names);
+    names.setAliases(aliases);
+    const reliability = this.#reliability(router, litellm, groups, names, aliases);
     const redis = this.#redis(router, litellm);
 
     if (this.#problems.length > 0) {
@@ -263,12 +275,6 @@ class Loader {
     }
 
     for (const [k, v] of this.#exported) this.targetEnv[k] = v;
-    const groups = new Map<string, DeploymentConfig[]>();
-    for (const d of deployments) {
-      const list = groups.get(d.group);
-      if (list) list.push(d);
-      else groups.set(d.group, [d]);
-    }
     // Longest first, so a redactor replacing in order never leaves part of a longer secret.
     const secrets = [...this.#secrets].sort((a, b) => b.length - a.length);
     const scrubber = new Secrets(secrets);
@@ -277,6 +283,7 @@ class Loader {
       deployments,
       groups,
       aliases,
+      names,
       router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, defaultMaxParallelRequests, raw: router },
       reliability,
       server,
@@ -732,7 +739,7 @@ class Loader {
    * `_common_checks_available_deployment`). A target none of those serves is a typo, refused
    * here rather than answered with "Invalid model name" on every request.
    */
-  #aliases(router: JsonObject, deployments: readonly DeploymentConfig[]): Map<string, ModelGroupAlias> {
+  #aliases(router: JsonObject, groups: ReadonlyMap<string, unknown>, names: ModelNames): Map<string, ModelGroupAlias> {
     const out = new Map<string, ModelGroupAlias>();
     const path = 'router_settings.model_group_alias';
     const raw = get(router, 'model_group_alias');
@@ -741,10 +748,6 @@ class Loader {
       this.#problem(path, `must be a mapping of alias: model group (or alias: {model: <group>, hidden: true}), got ${this.#got(path, raw)}`);
       return out;
     }
-    const groups = new Set(deployments.map((d) => d.group));
-    const ids = new Set(deployments.map((d) => d.id));
-    const models = new Set(deployments.map((d) => d.model));
-    const wildcards = [...groups].filter((g) => g.includes('*'));
     for (const [alias, value] of Object.entries(raw)) {
       const p = joinKey(path, alias);
       const parsed = this.#alias(p, value);
@@ -770,7 +773,7 @@ class Loader {
         this.#warnings.push(`${this.#at(p)}: points to group "${target}", whose deployments were all skipped; alias ignored`);
         continue;
       }
-      if (ids.has(target) || models.has(target) || wildcards.some((w) => globMatches(w, target))) {
+      if (names.resolveUnaliased(target) !== null) {
         out.set(alias, parsed);
         continue;
       }
@@ -781,7 +784,7 @@ class Loader {
         this.#problem(p, `points to "${target}", which is itself an alias; aliases do not chain${hint}`);
         continue;
       }
-      const close = closeName(target, [...groups]);
+      const close = closeName(target, [...groups.keys()]);
       this.#problem(p, `points to group "${target}", which no deployment defines${close === null ? '' : `; did you mean "${close}"?`}`);
     }
     return out;
@@ -823,8 +826,10 @@ class Loader {
    * also has, falls back to litellm_settings: `num_retries`, `allowed_fails`, `max_fallbacks`
    * when unset (`is not None`), the fallback lists when unset or empty (`or`).
    */
-  #reliability(router: JsonObject, litellm: JsonObject, deployments: readonly DeploymentConfig[], aliases: ReadonlyMap<string, ModelGroupAlias>): ReliabilitySettings {
-    const route = this.#nameChecker(deployments, aliases);
+  #reliability(
+    router: JsonObject, litellm: JsonObject, groups: ReadonlyMap<string, unknown>, names: ModelNames, aliases: ReadonlyMap<string, ModelGroupAlias>,
+  ): ReliabilitySettings {
+    const route = this.#nameChecker(groups, names, aliases);
     const numRetries = this.#preferRouter('num_retries', router, litellm, rules.count);
     const allowedFails = this.#preferRouter('allowed_fails', router, litellm, rules.count);
     const maxFallbacks = this.#preferRouter('max_fallbacks', router, litellm, rules.count) ?? DEFAULT_MAX_FALLBACKS;
@@ -968,18 +973,11 @@ class Loader {
    * What a fallback target may name: anything a request's `model` resolves to (model group,
    * alias, deployment id, a name a wildcard group serves, a deployment's litellm_params.model).
    */
-  #nameChecker(deployments: readonly DeploymentConfig[], aliases: ReadonlyMap<string, ModelGroupAlias>): NameCheck {
-    const groups = new Set(deployments.map((d) => d.group));
-    const ids = new Set(deployments.map((d) => d.id));
-    const models = new Set(deployments.map((d) => d.model));
-    const wildcards = [...groups].filter((g) => g.includes('*'));
+  #nameChecker(groups: ReadonlyMap<string, unknown>, names: ModelNames, aliases: ReadonlyMap<string, ModelGroupAlias>): NameCheck {
     return {
-      groups: [...groups, ...aliases.keys()],
-      hasWildcards: wildcards.length > 0,
-      resolve: (name) => {
-        if (groups.has(name) || aliases.has(name) || ids.has(name) || models.has(name) || wildcards.some((w) => globMatches(w, name))) return 'ok';
-        return this.#entryNames.has(name) ? 'skipped' : 'unknown';
-      },
+      groups: [...groups.keys(), ...aliases.keys()],
+      hasWildcards: names.hasWildcards,
+      resolve: (name) => (names.resolve(name) !== null ? 'ok' : this.#entryNames.has(name) ? 'skipped' : 'unknown'),
     };
   }
 
@@ -1199,6 +1197,8 @@ class Loader {
       bodyDefaults: this.#bodyDefaults(lpPath, lp),
       extraHeaders,
       basicAuth: basicAuth?.authorization ?? null,
+      costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, upstreamModel }),
+      maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, upstreamModel, provider }),
       modelInfo,
       litellmParams: lp,
     };
@@ -1590,27 +1590,6 @@ function shorten(s: string): string {
 
 function toMs(seconds: number): number {
   return Math.max(1, Math.round(seconds * 1000));
-}
-
-/**
- * Full match of a `model_name` wildcard pattern (`*` = any text, possibly empty). Leftmost
- * placement of each middle literal is optimal for a yes/no answer, so this never backtracks.
- */
-function globMatches(pattern: string, text: string): boolean {
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === text;
-  const first = parts[0] ?? '';
-  const last = parts[parts.length - 1] ?? '';
-  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
-  const end = text.length - last.length;
-  let at = first.length;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const part = parts[i] ?? '';
-    const found = text.indexOf(part, at);
-    if (found === -1 || found + part.length > end) return false;
-    at = found + part.length;
-  }
-  return true;
 }
 
 /** A did-you-mean for a name: only one a few edits away relative to its length, so short names get no wild guesses. */

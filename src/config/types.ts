@@ -4,6 +4,7 @@
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
 import type { MockResponse } from '../providers/mock.js';
+import type { ModelNames } from './model-names.js';
 import type { FallbackMap } from './fallbacks.js';
 import type { AllowedFailsPolicy, RetryPolicy } from './policies.js';
 import type { StrategyArgs, StrategyName } from './strategy-names.js';
@@ -51,6 +52,13 @@ export interface DeploymentConfig {
   readonly extraHeaders: Readonly<Record<string, string>>;
   /** `Authorization: Basic ...` made from the user-info of `api_base` (which `apiBase` no longer carries); null = none. */
   readonly basicAuth: string | null;
+  /**
+   * USD per token (input + output) for `cost-based-routing`: the deployment's own
+   * `input_cost_per_token` / `output_cost_per_token`, else the built-in table (prices.ts), else LiteLLM's default.
+   */
+  readonly costPerToken: number;
+  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the built-in table (model-limits.ts); null = unknown. */
+  readonly maxInputTokens: number | null;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;
   /** Every `litellm_params` key as resolved; holds secrets, never serialise it whole. */
@@ -166,6 +174,8 @@ export interface ProxyConfig {
   readonly groups: ReadonlyMap<string, readonly DeploymentConfig[]>;
   /** `router_settings.model_group_alias`, in config order; every target is known to route. */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
+  /** Request `model` → model group, built once by the loader; the router and the server resolve through it. */
+  readonly names: ModelNames;
   readonly router: RouterSettings;
   readonly reliability: ReliabilitySettings;
   readonly server: ServerSettings;
