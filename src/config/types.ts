@@ -121,6 +121,10 @@ export interface ServerSettings {
   readonly maxRequestBodyBytes: number;
   /** How long shutdown waits for in-flight requests and streams, ms. */
   readonly shutdownGraceMs: number;
+  /** `general_settings.background_health_checks`: probe every deployment on a timer and cool the failing ones. */
+  readonly backgroundHealthChecks: boolean;
+  /** `general_settings.health_check_interval` (seconds in the config), ms; default 300 s. */
+  readonly healthCheckIntervalMs: number;
 }
 
 /**

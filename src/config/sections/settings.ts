@@ -53,6 +53,8 @@ export const knownSections = ['model_list', 'litellm_settings', 'router_settings
 const DEFAULT_TIMEOUT_S = 6000;
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/** LiteLLM's `health_check_interval` default. */
+const DEFAULT_HEALTH_CHECK_INTERVAL_S = 300;
 
 /** The timeouts a deployment inherits when it sets none. */
 export interface TimeoutDefaults {
@@ -177,11 +179,17 @@ export function readServer(r: ConfigReader, general: JsonObject): ServerSettings
 
   const mb = r.number('general_settings.max_request_size_mb', get(general, 'max_request_size_mb'), rules.megabytes);
   const grace = r.number('general_settings.graceful_shutdown_seconds', get(general, 'graceful_shutdown_seconds'), rules.nonNegativeSeconds);
-  // Read where it is used (index.ts); checked here so a typo or an overlong interval is reported.
-  r.number('general_settings.health_check_interval', get(general, 'health_check_interval'), rules.seconds);
+  // Read here, once: index.ts gets a boolean and a number of ms, never general_settings as written.
+  const backgroundHealthChecks = r.boolean('general_settings.background_health_checks', get(general, 'background_health_checks'));
+  const interval = r.number('general_settings.health_check_interval', get(general, 'health_check_interval'), rules.seconds);
+  if (interval !== null && !backgroundHealthChecks) {
+    r.warn(`${r.at('general_settings.health_check_interval')}: has no effect without background_health_checks: true`);
+  }
   return {
     masterKey,
     maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
     shutdownGraceMs: grace === null ? DEFAULT_SHUTDOWN_GRACE_MS : Math.round(grace * 1000),
+    backgroundHealthChecks,
+    healthCheckIntervalMs: Math.round((interval ?? DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000),
   };
 }
