@@ -73,7 +73,7 @@ export interface RouterSettings {
   readonly enablePreCallChecks: boolean;
   /** `default_max_parallel_requests`: concurrency cap for deployments without their own; null = none. */
   readonly defaultMaxParallelRequests: number | null;
-  /** The whole `router_settings` mapping as resolved, for settings later code reads. */
+  /** The whole `router_settings` mapping as resolved. No code reads settings here: every one has a typed field. */
   readonly raw: JsonObject;
 }
 
@@ -185,9 +185,9 @@ export interface ProxyConfig {
   readonly server: ServerSettings;
   /** Shared state across instances; null = everything stays in process. */
   readonly redis: RedisSettings | null;
-  /** `litellm_settings` as resolved. */
+  /** `litellm_settings` as resolved (like `router.raw`: read through the typed fields, never here). */
   readonly litellmSettings: JsonObject;
-  /** `general_settings` as resolved. */
+  /** `general_settings` as resolved (like `router.raw`: read through the typed fields, never here). */
   readonly generalSettings: JsonObject;
   /** One line per setting we parse but do not implement, per skipped deployment, per unset env var. */
   readonly warnings: readonly string[];
