@@ -79,10 +79,8 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   });
   router.onAttemptFailure((label, status, message) => log.warn(`upstream ${label} failed (${status}): ${message}`));
   let stopHealth: (() => void) | null = null;
-  const general = opts.config.generalSettings;
-  if (general.background_health_checks === true) {
-    const interval = typeof general.health_check_interval === 'number' && general.health_check_interval > 0 ? general.health_check_interval : 300;
-    stopHealth = router.startBackgroundHealthChecks(interval * 1000, (r) => {
+  if (opts.config.server.backgroundHealthChecks) {
+    stopHealth = router.startBackgroundHealthChecks(opts.config.server.healthCheckIntervalMs, (r) => {
       if (r.unhealthy_count > 0) log.warn(`background health check: ${r.unhealthy_count} of ${r.healthy_count + r.unhealthy_count} deployments unhealthy`);
     });
   }

@@ -8,6 +8,7 @@ import type { RunningProxy } from '../src/index.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { startOwnedTestRedis, type TestRedis } from './support/redis-server.js';
+import { deployment } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
 let redis: TestRedis;
@@ -49,16 +50,6 @@ async function upstreams(n: number): Promise<MockUpstream[]> {
   return ups;
 }
 
-function dep(group: string, u: MockUpstream, extra = ''): string {
-  return `
-  - model_name: ${group}
-    litellm_params:
-      model: openai/m
-      api_base: "${u.url}/v1"
-      api_key: sk-fleet
-${extra.split('\n').filter(Boolean).map((l) => `      ${l.trim()}`).join('\n')}`;
-}
-
 /** `n` requests spread round-robin over the instances, `concurrency` at a time. */
 async function spread(instances: RunningProxy[], model: string, n: number, concurrency: number): Promise<RawResponse[]> {
   const out: RawResponse[] = [];
@@ -76,7 +67,7 @@ async function spread(instances: RunningProxy[], model: string, n: number, concu
 describe('a fleet of three instances', () => {
   test('rpm holds cluster-wide: two deployments at rpm 10, 60 requests over three instances → exactly 20 succeed', async () => {
     const [a, b] = await upstreams(2);
-    const ps = await fleet(3, `${dep('g', a!, 'rpm: 10')}${dep('g', b!, 'rpm: 10')}`);
+    const ps = await fleet(3, `${deployment('g', a!, { params: { rpm: 10 } })}${deployment('g', b!, { params: { rpm: 10 } })}`);
     const res = await spread(ps, 'g', 60, 6);
     const ok = res.filter((r) => r.status === 200).length;
     assert.ok(a!.requests.length <= 10, `a got ${a!.requests.length}`);
@@ -92,7 +83,7 @@ describe('a fleet of three instances', () => {
   test('a cooldown triggered through one instance is respected by the other two within a second', async () => {
     const [x, y] = await upstreams(2);
     x!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
-    const ps = await fleet(3, `${dep('g', x!, 'order: 1')}${dep('g', y!, 'order: 2')}`);
+    const ps = await fleet(3, `${deployment('g', x!, { params: { order: 1 } })}${deployment('g', y!, { params: { order: 2 } })}`);
     const first = await post(`${ps[0]!.url}/v1/chat/completions`, { model: 'g', messages: msg });
     assert.equal(first.status, 200, 'served by the fallback tier after the 429');
     assert.equal(x!.requests.length, 1);
@@ -107,7 +98,7 @@ describe('a fleet of three instances', () => {
     const [slow, fast] = await upstreams(2);
     slow!.setBehavior({ kind: 'ok', delayMs: 200 });
     fast!.setBehavior({ kind: 'ok', delayMs: 5 });
-    const ps = await fleet(3, `${dep('g', slow!)}${dep('g', fast!)}`, '  routing_strategy: least-busy');
+    const ps = await fleet(3, `${deployment('g', slow!)}${deployment('g', fast!)}`, '  routing_strategy: least-busy');
     await spread(ps, 'g', 120, 9);
     assert.ok(slow!.requests.length < fast!.requests.length / 2, `slow ${slow!.requests.length} vs fast ${fast!.requests.length}`);
   });
@@ -116,7 +107,7 @@ describe('a fleet of three instances', () => {
 test('an instance that dies stops counting its in-flight requests within a few seconds', async () => {
   const [slow] = await upstreams(1);
   slow!.setBehavior({ kind: 'hang' });
-  const [a, b] = await fleet(2, dep('g', slow!));
+  const [a, b] = await fleet(2, deployment('g', slow!));
   const client = new AbortController();
   const pending = fetch(`${a!.url}/v1/chat/completions`, {
     method: 'POST',
@@ -137,7 +128,7 @@ test('an instance that dies stops counting its in-flight requests within a few s
 describe('losing Redis', () => {
   test('Redis stopped mid-run: every instance keeps answering, no 5xx; restarted: a fresh cap holds again', async () => {
     const [h, l1, l2] = await upstreams(3);
-    const ps = await fleet(3, `${dep('healthy', h!)}${dep('capped', l1!, 'rpm: 5')}${dep('capped', l2!, 'rpm: 5')}`);
+    const ps = await fleet(3, `${deployment('healthy', h!)}${deployment('capped', l1!, { params: { rpm: 5 } })}${deployment('capped', l2!, { params: { rpm: 5 } })}`);
     await redis.stop();
     const t0 = Date.now();
     const res = await spread(ps, 'healthy', 30, 6);
@@ -158,7 +149,7 @@ describe('losing Redis', () => {
   test('an instance started while Redis is down serves, and joins when Redis comes back', async () => {
     const [h] = await upstreams(1);
     await redis.stop();
-    const p = await startTestProxy(`model_list:${dep('healthy', h!)}
+    const p = await startTestProxy(`model_list:${deployment('healthy', h!)}
 router_settings:
   redis_url: ${redis.url}
   redis_namespace: fleet-late-${process.pid}

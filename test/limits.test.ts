@@ -13,6 +13,7 @@ import { MAX_REQUEST_FALLBACKS, MAX_REQUEST_NUM_RETRIES } from '../src/router/re
 import { MAX_TIMER_MS } from '../src/timer-delay.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post, startTestProxy, type RawResponse } from './support/proxy.js';
+import { deployment, TEST_API_KEY } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
 
@@ -64,17 +65,6 @@ async function closedPort(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-function dep(group: string, apiBase: string, extra: Record<string, string | number | boolean> = {}): string {
-  const params = Object.entries(extra).map(([k, v]) => `      ${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`).join('\n');
-  return `
-  - model_name: ${group}
-    litellm_params:
-      model: openai/m
-      api_base: "${apiBase}/v1"
-      api_key: sk-limits-key
-${params}`;
-}
-
 function chat(url: string, model: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<RawResponse> {
   return post(`${url}/v1/chat/completions`, { model, messages: msg, ...extra }, headers);
 }
@@ -89,7 +79,7 @@ function attemptsIn(r: RawResponse): number {
 describe('item 4: a client cannot ask for unbounded retries or fallbacks', () => {
   test('item 4: num_retries 100000 against refusing deployments answers within seconds after the capped attempts, with backoff between rounds', async () => {
     const ports = await Promise.all(Array.from({ length: 4 }, () => closedPort()));
-    const proxy = await proxyFor(`model_list:${ports.map((p) => dep('g', p)).join('')}`);
+    const proxy = await proxyFor(`model_list:${ports.map((p) => deployment('g', p)).join('')}`);
     const t0 = Date.now();
     const r = await chat(proxy.url, 'g', { num_retries: 100000 });
     const took = Date.now() - t0;
@@ -98,12 +88,12 @@ describe('item 4: a client cannot ask for unbounded retries or fallbacks', () =>
     assert.ok(took < 8000, `answered in ${took} ms`);
     // 11 attempts over 4 deployments: two full rounds, each followed by a wait (0.5 s, then 1 s, plus jitter).
     assert.ok(took >= 1400, `rounds were backed off (${took} ms)`);
-    assert.doesNotMatch(r.text, /sk-limits-key/);
+    assert.doesNotMatch(r.text, new RegExp(TEST_API_KEY));
   });
 
   test('item 4: x-litellm-num-retries: 100000 → the upstreams see exactly the capped number of connections', async () => {
     const rs = await resetters(4);
-    const proxy = await proxyFor(`model_list:${rs.map((x) => dep('g', x.url)).join('')}`);
+    const proxy = await proxyFor(`model_list:${rs.map((x) => deployment('g', x.url)).join('')}`);
     const r = await chat(proxy.url, 'g', {}, { 'x-litellm-num-retries': '100000' });
     assert.equal(r.status, 502);
     assert.equal(rs.reduce((n, x) => n + x.connections, 0), MAX_REQUEST_NUM_RETRIES + 1);
@@ -114,7 +104,7 @@ describe('item 4: a client cannot ask for unbounded retries or fallbacks', () =>
   test('item 4: a configured num_retries above the request cap raises the cap to it', async () => {
     // One round over 13 deployments: every attempt goes to a new one, so nothing waits.
     const rs = await resetters(13);
-    const proxy = await proxyFor(`model_list:${rs.map((x) => dep('g', x.url)).join('')}
+    const proxy = await proxyFor(`model_list:${rs.map((x) => deployment('g', x.url)).join('')}
 router_settings:
   num_retries: 12
 `);
@@ -126,7 +116,7 @@ router_settings:
 
   test('item 4: max_fallbacks 100000 with 50 fallback entries runs at most the capped number of fallbacks', async () => {
     const rs = await resetters(1);
-    const proxy = await proxyFor(`model_list:${dep('g', rs[0]!.url)}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', rs[0]!.url)}`);
     const fallbacks = Array.from({ length: 50 }, (_, i) => ({ model: 'g', temperature: i / 100 }));
     const r = await chat(proxy.url, 'g', { num_retries: 0, max_fallbacks: 100000, fallbacks });
     assert.equal(r.status, 502);
@@ -136,7 +126,7 @@ router_settings:
 
   test('item 4: litellm_settings.num_retries_per_request bounds retries and fallbacks together across groups', async () => {
     const [g1, g2, h] = await resetters(3);
-    const proxy = await proxyFor(`model_list:${dep('g', g1!.url)}${dep('g', g2!.url)}${dep('h', h!.url)}
+    const proxy = await proxyFor(`model_list:${deployment('g', g1!.url)}${deployment('g', g2!.url)}${deployment('h', h!.url)}
 litellm_settings:
   num_retries_per_request: 2
 router_settings:
@@ -153,7 +143,7 @@ router_settings:
   test('item 4: a request cooldown_time of 1e9 s cools a deployment no longer than the configured cooldown_time', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!.url, { order: 1 })}${dep('g', b!.url, { order: 2 })}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!.url, { params: { order: 1 } })}${deployment('g', b!.url, { params: { order: 2 } })}
 router_settings:
   cooldown_time: 2
 `);
@@ -175,7 +165,7 @@ router_settings:
   for (const c of badCounts) {
     test(`item 4: ${c.name} → a clear 400 and no upstream call`, async () => {
       const [a] = await upstreams(1);
-      const proxy = await proxyFor(`model_list:${dep('g', a!.url)}`);
+      const proxy = await proxyFor(`model_list:${deployment('g', a!.url)}`);
       const r = await chat(proxy.url, 'g', c.body ?? {}, c.headers ?? {});
       assert.equal(r.status, 400);
       const e = (r.json as Envelope).error;
@@ -192,7 +182,7 @@ describe('item 5: huge timeouts do not fire at once; bad ones are a 400', () => 
   test('item 5: deployment timeout 3000000 s → the loader warns and clamps; a 300 ms call succeeds instead of a 408', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'ok', delayMs: 300 });
-    const yaml = `model_list:${dep('g', a!.url, { timeout: 3000000 })}
+    const yaml = `model_list:${deployment('g', a!.url, { params: { timeout: 3000000 } })}
 router_settings:
   num_retries: 0
 `;
@@ -208,7 +198,7 @@ router_settings:
   test('item 5: router_settings.stream_timeout 3000000 s → a stream with gaps still completes', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'stream', chunks: 3, firstByteDelayMs: 200, chunkDelayMs: 100 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!.url)}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!.url)}
 router_settings:
   num_retries: 0
   stream_timeout: 3000000
@@ -229,7 +219,7 @@ router_settings:
     test(`item 5: ${c.name} → treated as the longest timeout, not an instant 408`, async () => {
       const [a] = await upstreams(1);
       a!.setBehavior(c.body?.stream === true ? { kind: 'stream', chunks: 2, firstByteDelayMs: 200 } : { kind: 'ok', delayMs: 200 });
-      const proxy = await proxyFor(`model_list:${dep('g', a!.url)}
+      const proxy = await proxyFor(`model_list:${deployment('g', a!.url)}
 router_settings:
   num_retries: 0
 `);
@@ -253,7 +243,7 @@ router_settings:
   for (const c of bad) {
     test(`item 5: ${c.name} → a clear 400 and no upstream call`, async () => {
       const [a] = await upstreams(1);
-      const proxy = await proxyFor(`model_list:${dep('g', a!.url)}`);
+      const proxy = await proxyFor(`model_list:${deployment('g', a!.url)}`);
       const r = await chat(proxy.url, 'g', c.body ?? {}, c.headers ?? {});
       assert.equal(r.status, 400, r.text);
       const e = (r.json as Envelope).error;
@@ -268,7 +258,7 @@ router_settings:
   test('item 5: graceful_shutdown_seconds 1e9 → clamped with a warning; shutdown waits for the call in flight instead of cutting it', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'ok', delayMs: 400 });
-    const yaml = `model_list:${dep('g', a!.url)}
+    const yaml = `model_list:${deployment('g', a!.url)}
 general_settings:
   graceful_shutdown_seconds: 1000000000
 `;
@@ -285,7 +275,7 @@ general_settings:
 
   test('item 5: health_check_interval 1e9 → the background check runs once, not every millisecond', async () => {
     const [a] = await upstreams(1);
-    const yaml = `model_list:${dep('g', a!.url)}
+    const yaml = `model_list:${deployment('g', a!.url)}
 general_settings:
   background_health_checks: true
   health_check_interval: 1000000000

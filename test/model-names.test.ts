@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProblems, loadConfigText } from '../src/config/load.js';
 import type { ProxyConfig } from '../src/config/types.js';
-import { ModelNames, type Resolved } from '../src/router/model-names.js';
+import { ModelNames, type Resolved } from '../src/config/model-names.js';
 
 function yaml(text: string): string {
   const lines = text.replace(/^\n/, '').split('\n');
@@ -205,4 +205,21 @@ test('listed: non-hidden aliases first, then groups in config order', () => {
 test('listed: no aliases, no groups', () => {
   assert.deepEqual(new ModelNames(load('model_list: []')).listed(), []);
   assert.equal(new ModelNames(load('model_list: []')).resolve('gpt-4o'), null);
+});
+
+test('config.names: built once by the loader, it resolves as a resolver built from the same config would', () => {
+  const fresh = new ModelNames(withWildcards);
+  assert.deepEqual(withWildcards.names.listed(), fresh.listed());
+  for (const name of ['gpt-4', 'secret', 'gpt4o-a', 'openai/gpt-4o', 'llm-foo-v2', 'openai/gpt-4o-mini', 'nope']) {
+    assert.deepEqual(withWildcards.names.resolve(name), fresh.resolve(name), name);
+  }
+  assert.throws(() => withWildcards.names.setAliases(new Map()), /already set/);
+});
+
+test('resolveUnaliased: what an alias target resolves to, never through another alias', () => {
+  assert.equal(withWildcards.names.resolve('gpt-4')?.group, 'gpt-4o');
+  assert.equal(withWildcards.names.resolveUnaliased('gpt-4')?.group, '*', 'without aliases, "gpt-4" only matches the catch-all');
+  assert.equal(withWildcards.names.resolveUnaliased('gpt4o-a')?.deploymentId, 'gpt4o-a');
+  assert.equal(withWildcards.names.resolveUnaliased('local')?.group, 'local');
+  assert.equal(noCatchAll.names.resolveUnaliased('nothing-serves-this'), null);
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { formatProblems, implementedSettings, loadConfigFile, loadConfigText } from '../src/config/load.js';
 import type { ConfigProblem } from '../src/config/types.js';
-import type { FallbackMap } from '../src/router/policy.js';
+import type { FallbackMap } from '../src/config/fallbacks.js';
 import { load, yaml } from './support/config.js';
 
 const litellmFixtures = fileURLToPath(new URL('../../test/fixtures/litellm/', import.meta.url));

@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, post, startTestProxy, type RawResponse } from './support/proxy.js';
+import { deployment, TEST_API_KEY } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
 
@@ -29,18 +30,6 @@ async function proxyFor(yaml: string): Promise<RunningProxy> {
   return p;
 }
 
-/** One deployment entry pointing at a mock upstream. */
-function dep(group: string, u: MockUpstream, extra: Record<string, string | number | boolean> = {}, id?: string): string {
-  const params = Object.entries(extra).map(([k, v]) => `      ${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`).join('\n');
-  return `
-  - model_name: ${group}
-    litellm_params:
-      model: openai/m
-      api_base: "${u.url}/v1"
-      api_key: sk-reliability-key
-${params}${id ? `\n    model_info: { id: ${id} }` : ''}`;
-}
-
 function chat(url: string, model: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<RawResponse> {
   return post(`${url}/v1/chat/completions`, { model, messages: msg, ...extra }, headers);
 }
@@ -57,7 +46,7 @@ describe('retries', () => {
     test(`${status} is retried on another deployment`, async () => {
       const [a, b] = await upstreams(2);
       a!.setBehavior({ kind: 'status', status });
-      const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 })}${dep('g', b!, { order: 2 })}`);
+      const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 } })}${deployment('g', b!, { params: { order: 2 } })}`);
       const r = await chat(proxy.url, 'g');
       assert.equal(r.status, 200);
       assert.equal(a!.requests.length, 1);
@@ -70,7 +59,7 @@ describe('retries', () => {
     test(`${status} is never retried: the client gets it after exactly one attempt`, async () => {
       const [a, b] = await upstreams(2);
       a!.setBehavior({ kind: 'status', status, body: { error: { message: `mock ${status}`, type: 'invalid_request_error', param: null, code: null } } });
-      const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 })}${dep('g', b!, { order: 2 })}`);
+      const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 } })}${deployment('g', b!, { params: { order: 2 } })}`);
       const r = await chat(proxy.url, 'g');
       assert.equal(r.status, status);
       assert.equal(a!.requests.length + b!.requests.length, 1);
@@ -82,7 +71,7 @@ describe('retries', () => {
     const [a, b, c] = await upstreams(3);
     a!.setBehavior({ kind: 'status', status: 401 });
     c!.setBehavior({ kind: 'status', status: 401 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 })}${dep('g', b!, { order: 2 })}${dep('single', c!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 } })}${deployment('g', b!, { params: { order: 2 } })}${deployment('single', c!)}`);
     assert.equal((await chat(proxy.url, 'g')).status, 200);
     assert.equal(b!.requests.length, 1);
     const r = await chat(proxy.url, 'single');
@@ -93,7 +82,7 @@ describe('retries', () => {
   test('num_retries from the body and the x-litellm-num-retries header bound the attempts', async () => {
     const ups = await upstreams(4);
     for (const u of ups) u.setBehavior({ kind: 'status', status: 503 });
-    const proxy = await proxyFor(`model_list:${ups.map((u) => dep('g', u)).join('')}
+    const proxy = await proxyFor(`model_list:${ups.map((u) => deployment('g', u)).join('')}
 router_settings:
   num_retries: 3
 `);
@@ -109,7 +98,7 @@ router_settings:
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 503, body: { error: { message: 'first is overloaded', type: 'server_error', param: null, code: null } } });
     b!.setBehavior({ kind: 'status', status: 500, body: { error: { message: 'second broke', type: 'server_error', param: null, code: null } } });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 }, 'dep-a')}${dep('g', b!, { order: 2 }, 'dep-b')}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { order: 2 }, info: { id: 'dep-b' } })}
 router_settings:
   num_retries: 1
 `);
@@ -120,7 +109,7 @@ router_settings:
     assert.match(m, /second broke/);
     assert.match(m, /g\/dep-a/);
     assert.match(m, /g\/dep-b/);
-    assert.doesNotMatch(r.text, /sk-reliability-key/);
+    assert.doesNotMatch(r.text, new RegExp(TEST_API_KEY));
   });
 });
 
@@ -129,7 +118,7 @@ describe('fallbacks', () => {
     const [a, b, c] = await upstreams(3);
     a!.setBehavior({ kind: 'status', status: 500 });
     b!.setBehavior({ kind: 'status', status: 500 });
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('B', b!)}${dep('C', c!)}
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('B', b!)}${deployment('C', c!)}
 router_settings:
   num_retries: 0
   fallbacks: [{"A": ["B"]}, {"B": ["C"]}]
@@ -146,7 +135,7 @@ router_settings:
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 500 });
     b!.setBehavior({ kind: 'status', status: 502 });
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('B', b!)}
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('B', b!)}
 router_settings:
   num_retries: 0
   fallbacks: [{"A": ["B"]}, {"B": ["A"]}]
@@ -165,7 +154,7 @@ router_settings:
         ? { kind: 'status', status: 400, body: { error: { message: "This model's maximum context length is 10 tokens", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } } }
         : { kind: 'status', status: 400, body: { error: { message: 'flagged', type: 'invalid_request_error', param: null, code: 'content_policy_violation' } } };
     });
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('big', cw!)}${dep('lenient', cp!)}${dep('general', gen!)}
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('big', cw!)}${deployment('lenient', cp!)}${deployment('general', gen!)}
 router_settings:
   fallbacks: [{"A": ["general"]}]
   context_window_fallbacks: [{"A": ["big"]}]
@@ -188,7 +177,7 @@ router_settings:
     litellm_params:
       model: openai/x
       mock_response: { choices: [ { index: 0, message: { role: assistant, content: "" }, finish_reason: content_filter } ] }
-${dep('B', b!)}
+${deployment('B', b!)}
 router_settings:
   content_policy_fallbacks: [{"A": ["B"]}]
 `);
@@ -200,7 +189,7 @@ router_settings:
   test('default_fallbacks, request-body fallbacks, disable_fallbacks, and a fallback naming a deployment id', async () => {
     const [a, b, c] = await upstreams(3);
     a!.setBehavior({ kind: 'status', status: 500 });
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('B', b!)}${dep('C', c!, {}, 'dep-c')}
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('B', b!)}${deployment('C', c!, { info: { id: 'dep-c' } })}
 router_settings:
   num_retries: 0
   default_fallbacks: ["B"]
@@ -216,7 +205,7 @@ router_settings:
 
   test('malformed request-body fallbacks are a 400 before any attempt', async () => {
     const [a] = await upstreams(1);
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}`);
     const r = await chat(proxy.url, 'A', { fallbacks: [42] });
     assert.equal(r.status, 400);
     assert.equal((r.json as { error: { param: string } }).error.param, 'fallbacks');
@@ -226,7 +215,7 @@ router_settings:
   test('a fallback entry may carry its own messages', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 500 });
-    const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('B', b!)}
+    const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('B', b!)}
 router_settings:
   num_retries: 0
 `);
@@ -240,7 +229,7 @@ describe('cooldowns', () => {
   test('a 429 cools the deployment; Retry-After sets the length; then a half-open probe, and a failed probe cools for longer', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 }, 'dep-a')}${dep('g', b!, { order: 2 }, 'dep-b')}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { order: 2 }, info: { id: 'dep-b' } })}`);
     assert.equal((await chat(proxy.url, 'g')).status, 200);
     assert.equal(a!.requests.length, 1);
     const d = proxy.router.resolve('g')!.deployments.find((x) => x.id === 'dep-a')!;
@@ -259,7 +248,7 @@ describe('cooldowns', () => {
   test('a successful half-open probe restores full traffic', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { weight: 1 }, 'dep-a')}${dep('g', b!, { weight: 1 }, 'dep-b')}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { weight: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { weight: 1 }, info: { id: 'dep-b' } })}`);
     while (a!.requests.length === 0) await chat(proxy.url, 'g');
     a!.setBehavior({ kind: 'ok' });
     await new Promise((r) => setTimeout(r, 1100));
@@ -271,7 +260,7 @@ describe('cooldowns', () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 401 });
     b!.setBehavior({ kind: 'status', status: 400 });
-    const proxy = await proxyFor(`model_list:${dep('auth', a!)}${dep('bad', b!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('auth', a!)}${deployment('bad', b!)}`);
     assert.equal((await chat(proxy.url, 'auth')).status, 401);
     const r = await chat(proxy.url, 'auth');
     assert.equal(r.status, 429);
@@ -283,7 +272,7 @@ describe('cooldowns', () => {
   test('more than half of at least 5 requests failing within a minute cools a deployment', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 500 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, {}, 'dep-a')}${dep('g', b!, {}, 'dep-b')}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { info: { id: 'dep-a' } })}${deployment('g', b!, { info: { id: 'dep-b' } })}
 router_settings:
   num_retries: 0
   cooldown_time: 30
@@ -298,7 +287,7 @@ router_settings:
     const [a, b, f] = await upstreams(3);
     a!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '20' } });
     b!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '20' } });
-    const proxy = await proxyFor(`model_list:${dep('g', a!)}${dep('g', b!)}${dep('h', f!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!)}${deployment('g', b!)}${deployment('h', f!)}`);
     await chat(proxy.url, 'g');
     const r = await chat(proxy.url, 'g');
     assert.equal(r.status, 429);
@@ -313,7 +302,7 @@ router_settings:
   test('cooldown_time: 0 disables cooldowns', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1, cooldown_time: 0 })}${dep('g', b!, { order: 2 })}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1, cooldown_time: 0 } })}${deployment('g', b!, { params: { order: 2 } })}`);
     for (let i = 0; i < 3; i++) await chat(proxy.url, 'g');
     assert.equal(a!.requests.length, 3);
   });
@@ -323,7 +312,7 @@ describe('timeouts', () => {
   test('non-stream: 408 with x-litellm-timeout, and the upstream request is cancelled', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'ok', delayMs: 3000 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { timeout: 0.3 })}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { timeout: 0.3 } })}
 router_settings:
   num_retries: 0
 `);
@@ -339,7 +328,7 @@ router_settings:
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'stream', chunks: 3, firstByteDelayMs: 2000 });
     b!.setBehavior({ kind: 'stream', chunks: 5, chunkDelayMs: 800 });
-    const proxy = await proxyFor(`model_list:${dep('slow-start', a!, { stream_timeout: 0.3 })}${dep('gappy', b!, { stream_timeout: 0.3 })}
+    const proxy = await proxyFor(`model_list:${deployment('slow-start', a!, { params: { stream_timeout: 0.3 } })}${deployment('gappy', b!, { params: { stream_timeout: 0.3 } })}
 router_settings:
   num_retries: 0
 `);
@@ -357,7 +346,7 @@ router_settings:
   test('request timeout from the x-litellm-timeout header', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'ok', delayMs: 3000 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!)}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!)}
 router_settings:
   num_retries: 0
 `);
@@ -371,7 +360,7 @@ describe('streams fail over before the first byte only', () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'destroy' });
     b!.setBehavior({ kind: 'stream', chunks: 3 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 })}${dep('g', b!, { order: 2 })}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 } })}${deployment('g', b!, { params: { order: 2 } })}`);
     const r = await chat(proxy.url, 'g', { stream: true });
     assert.equal(r.status, 200);
     assert.match(r.text, /tok0 .*tok2 /s);
@@ -384,7 +373,7 @@ describe('streams fail over before the first byte only', () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 503 });
     b!.setBehavior({ kind: 'stream', chunks: 2 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 })}${dep('g', b!, { order: 2 })}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 } })}${deployment('g', b!, { params: { order: 2 } })}`);
     const r = await chat(proxy.url, 'g', { stream: true });
     assert.equal(r.status, 200);
     assert.match(r.text, /data: \[DONE\]/);
@@ -393,7 +382,7 @@ describe('streams fail over before the first byte only', () => {
   test('after the first byte: a final error event, no [DONE], and it counts against the deployment', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'stream', chunks: 10, chunkDelayMs: 20, dieAfter: 2 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!, { order: 1 }, 'dep-a')}${dep('g', b!, { order: 2 })}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { order: 2 } })}`);
     const r = await chat(proxy.url, 'g', { stream: true });
     assert.equal(r.status, 200);
     assert.match(r.text, /tok0/);
@@ -408,7 +397,7 @@ describe('streams fail over before the first byte only', () => {
   test('a client that leaves a failing-over stream cancels it; in-flight returns to zero', async () => {
     const [a] = await upstreams(1);
     a!.setBehavior({ kind: 'stream', chunks: 100, chunkDelayMs: 50 });
-    const proxy = await proxyFor(`model_list:${dep('g', a!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!)}`);
     const u = new URL(`${proxy.url}/v1/chat/completions`);
     const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' } });
     req.on('error', () => undefined);
@@ -423,7 +412,7 @@ describe('streams fail over before the first byte only', () => {
 describe("LiteLLM's mock switches", () => {
   test('mock_response text and error strings; mock_timeout', async () => {
     const [a] = await upstreams(1);
-    const proxy = await proxyFor(`model_list:${dep('g', a!)}
+    const proxy = await proxyFor(`model_list:${deployment('g', a!)}
 router_settings:
   num_retries: 0
 `);
@@ -438,7 +427,7 @@ router_settings:
 
   test('mock_testing_rate_limit_error: the first attempt fails, the retry succeeds', async () => {
     const [a, b] = await upstreams(2);
-    const proxy = await proxyFor(`model_list:${dep('g', a!)}${dep('g', b!)}`);
+    const proxy = await proxyFor(`model_list:${deployment('g', a!)}${deployment('g', b!)}`);
     const r = await chat(proxy.url, 'g', { mock_testing_rate_limit_error: true });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-litellm-attempted-retries'), '1');
@@ -453,7 +442,7 @@ router_settings:
   for (const s of switches) {
     test(`${s.flag} goes straight to ${s.setting}`, async () => {
       const [a, b] = await upstreams(2);
-      const proxy = await proxyFor(`model_list:${dep('A', a!)}${dep('B', b!)}
+      const proxy = await proxyFor(`model_list:${deployment('A', a!)}${deployment('B', b!)}
 router_settings:
   ${s.setting}: [{"A": ["B"]}]
 `);

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { http, post, startTestProxy, type RawResponse } from './support/proxy.js';
+import { deployment, TEST_API_KEY, type DeploymentOptions } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
 
@@ -30,17 +31,6 @@ async function upstreams(n: number): Promise<MockUpstream[]> {
   return Promise.all(Array.from({ length: n }, () => startMockUpstream()));
 }
 
-function dep(group: string, u: MockUpstream, extra = '', info = ''): string {
-  return `
-  - model_name: ${group}
-    litellm_params:
-      model: openai/m
-      api_base: "${u.url}/v1"
-      api_key: sk-routing-test-key
-${extra.split('\n').filter(Boolean).map((l) => `      ${l.trim()}`).join('\n')}
-${info ? `    model_info:\n${info.split('\n').filter(Boolean).map((l) => `      ${l.trim()}`).join('\n')}` : ''}`;
-}
-
 describe('strategy distributions', () => {
   const started: Array<{ proxy: RunningProxy; ups: MockUpstream[] }> = [];
   after(async () => {
@@ -50,8 +40,8 @@ describe('strategy distributions', () => {
     }
   });
 
-  async function setup(strategy: string, ups: MockUpstream[], extras: string[], settings = '', infos: string[] = []): Promise<RunningProxy> {
-    const yaml = `model_list:${ups.map((u, i) => dep('g', u, extras[i] ?? '', infos[i] ?? '')).join('')}
+  async function setup(strategy: string, ups: MockUpstream[], extras: DeploymentOptions['params'][], settings = '', infos: DeploymentOptions['info'][] = []): Promise<RunningProxy> {
+    const yaml = `model_list:${ups.map((u, i) => deployment('g', u, { params: extras[i], info: infos[i] })).join('')}
 router_settings:
   routing_strategy: ${strategy}
 ${settings}`;
@@ -62,7 +52,7 @@ ${settings}`;
 
   test('simple-shuffle: weights hold within a few points over 400 requests', async () => {
     const ups = await upstreams(2);
-    const proxy = await setup('simple-shuffle', ups, ['weight: 1', 'weight: 3']);
+    const proxy = await setup('simple-shuffle', ups, [{ weight: 1 }, { weight: 3 }]);
     const res = await load(proxy.url, 'g', 400, 8);
     assert.ok(res.every((r) => r.status === 200));
     const share = ups[1]!.requests.length / 400;
@@ -104,7 +94,7 @@ ${settings}`;
 
   test('cost-based: everything goes to the cheaper deployment', async () => {
     const ups = await upstreams(2);
-    const proxy = await setup('cost-based-routing', ups, ['input_cost_per_token: 0.00001\noutput_cost_per_token: 0.00003', 'input_cost_per_token: 0.000001\noutput_cost_per_token: 0.000002']);
+    const proxy = await setup('cost-based-routing', ups, [{ input_cost_per_token: 0.00001, output_cost_per_token: 0.00003 }, { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }]);
     await load(proxy.url, 'g', 30, 3);
     assert.equal(ups[0]!.requests.length, 0);
     assert.equal(ups[1]!.requests.length, 30);
@@ -112,7 +102,7 @@ ${settings}`;
 
   test('usage-based: requests even out by usage in the window', async () => {
     const ups = await upstreams(2);
-    const proxy = await setup('usage-based-routing-v2', ups, ['tpm: 100000', 'tpm: 100000']);
+    const proxy = await setup('usage-based-routing-v2', ups, [{ tpm: 100000 }, { tpm: 100000 }]);
     await load(proxy.url, 'g', 40, 1);
     assert.ok(Math.abs(ups[0]!.requests.length - ups[1]!.requests.length) <= 2, `${ups[0]!.requests.length} vs ${ups[1]!.requests.length}`);
   });
@@ -133,7 +123,7 @@ describe('limits and priority', () => {
     test(`rpm is a hard limit under ${strategy}: at most rpm per deployment, then 429 with Retry-After`, async () => {
       const ups = await upstreams(2);
       cleanup.push(async () => { for (const u of ups) await u.close(); });
-      const proxy = await setup(`model_list:${dep('g', ups[0]!, 'rpm: 5')}${dep('g', ups[1]!, 'rpm: 5')}
+      const proxy = await setup(`model_list:${deployment('g', ups[0]!, { params: { rpm: 5 } })}${deployment('g', ups[1]!, { params: { rpm: 5 } })}
 router_settings:
   routing_strategy: ${strategy}
 `);
@@ -157,7 +147,7 @@ router_settings:
     const [u] = await upstreams(1);
     cleanup.push(() => u!.close());
     // The mock reports 12 tokens per response: after three requests (36) the window is over 25.
-    const proxy = await setup(`model_list:${dep('g', u!, 'tpm: 25')}`);
+    const proxy = await setup(`model_list:${deployment('g', u!, { params: { tpm: 25 } })}`);
     const res = await load(proxy.url, 'g', 5, 1);
     assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 429, 429]);
     assert.equal(u!.requests.length, 3);
@@ -166,7 +156,7 @@ router_settings:
   test('x-ratelimit headers on groups with limits', async () => {
     const ups = await upstreams(2);
     cleanup.push(async () => { for (const u of ups) await u.close(); });
-    const proxy = await setup(`model_list:${dep('g', ups[0]!, 'rpm: 10\ntpm: 1000')}${dep('g', ups[1]!, 'rpm: 20\ntpm: 2000')}${dep('free', ups[0]!)}`);
+    const proxy = await setup(`model_list:${deployment('g', ups[0]!, { params: { rpm: 10, tpm: 1000 } })}${deployment('g', ups[1]!, { params: { rpm: 20, tpm: 2000 } })}${deployment('free', ups[0]!)}`);
     const r = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg });
     assert.equal(r.headers.get('x-ratelimit-limit-requests'), '30');
     assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '29');
@@ -180,7 +170,7 @@ router_settings:
     const [u] = await upstreams(1);
     cleanup.push(() => u!.close());
     u!.setBehavior({ kind: 'ok', delayMs: 100 });
-    const proxy = await setup(`model_list:${dep('g', u!, 'max_parallel_requests: 1')}`);
+    const proxy = await setup(`model_list:${deployment('g', u!, { params: { max_parallel_requests: 1 } })}`);
     const t0 = Date.now();
     const res = await load(proxy.url, 'g', 4, 4);
     assert.ok(res.every((r) => r.status === 200));
@@ -191,7 +181,7 @@ router_settings:
   test('order: the lowest tier serves until it is at its limits, then traffic spills to the next', async () => {
     const ups = await upstreams(2);
     cleanup.push(async () => { for (const u of ups) await u.close(); });
-    const proxy = await setup(`model_list:${dep('g', ups[0]!, 'order: 1\nrpm: 3')}${dep('g', ups[1]!, 'order: 2')}`);
+    const proxy = await setup(`model_list:${deployment('g', ups[0]!, { params: { order: 1, rpm: 3 } })}${deployment('g', ups[1]!, { params: { order: 2 } })}`);
     const res = await load(proxy.url, 'g', 8, 1);
     assert.ok(res.every((r) => r.status === 200));
     assert.equal(ups[0]!.requests.length, 3, 'tier 1 took every request it could');
@@ -204,7 +194,7 @@ describe('names and model information', () => {
   let proxy: RunningProxy;
   before(async () => {
     ups = await upstreams(3);
-    proxy = await startTestProxy(`model_list:${dep('gpt-4o', ups[0]!, 'rpm: 100\ninput_cost_per_token: 0.000005', 'id: dep-a\nmax_input_tokens: 20')}${dep('gpt-4o', ups[1]!, 'rpm: 50\napi_version: "2024-10-21"', 'id: dep-b\nmax_input_tokens: 100000\nsupports_vision: true')}
+    proxy = await startTestProxy(`model_list:${deployment('gpt-4o', ups[0]!, { params: { rpm: 100, input_cost_per_token: 0.000005 }, info: { id: 'dep-a', max_input_tokens: 20 } })}${deployment('gpt-4o', ups[1]!, { params: { rpm: 50, api_version: '2024-10-21' }, info: { id: 'dep-b', max_input_tokens: 100000, supports_vision: true } })}
   - model_name: "openai/*"
     litellm_params:
       model: "openai/*"
@@ -272,7 +262,7 @@ router_settings:
   test('/model/info: one entry per deployment, aliases repeated, no secrets; ?litellm_model_id filters', async () => {
     const r = await http(`${proxy.url}/model/info`);
     assert.equal(r.status, 200);
-    assert.doesNotMatch(r.text, /sk-routing-test-key|sk-wildcard-secret|sk-header-secret|api_key/);
+    assert.doesNotMatch(r.text, new RegExp(`${TEST_API_KEY}|sk-wildcard-secret|sk-header-secret|api_key`));
     const data = (r.json as { data: Array<{ model_name: string; model_info: { id: string } }> }).data;
     assert.ok(data.some((d) => d.model_name === 'best'));
     assert.ok(!data.some((d) => d.model_name === 'secret-alias'));
@@ -286,7 +276,7 @@ router_settings:
   test('/model_group/info: summed limits, providers, alias listed, hidden alias not', async () => {
     const r = await http(`${proxy.url}/model_group/info`);
     assert.equal(r.status, 200);
-    assert.doesNotMatch(r.text, /sk-routing-test-key|sk-wildcard-secret/);
+    assert.doesNotMatch(r.text, new RegExp(`${TEST_API_KEY}|sk-wildcard-secret`));
     const data = (r.json as { data: Array<{ model_group: string; rpm: number | null; providers: string[]; supports_vision: boolean; mode: string }> }).data;
     const g = data.find((d) => d.model_group === 'gpt-4o')!;
     assert.equal(g.rpm, 150);

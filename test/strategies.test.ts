@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { builtinCostPerToken, builtinPrice, DEFAULT_COST_PER_TOKEN } from '../src/router/prices.js';
+import { builtinCostPerToken, builtinPrice, DEFAULT_COST_PER_TOKEN } from '../src/config/prices.js';
 import { costBased } from '../src/router/strategies/cost-based.js';
 import { createPicker } from '../src/router/strategies/index.js';
 import { createLatencyBased, latencyBased } from '../src/router/strategies/latency-based.js';

@@ -3,14 +3,16 @@
  * Built once by `loadConfig` (config/load.ts); never mutated afterwards.
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
-import type { AllowedFailsPolicy, FallbackMap, RetryPolicy } from '../router/policy.js';
-import type { StrategyArgs, StrategyName } from '../router/strategies/index.js';
+import type { MockResponse } from '../providers/mock.js';
+import type { ModelNames } from './model-names.js';
+import type { FallbackMap } from './fallbacks.js';
+import type { AllowedFailsPolicy, RetryPolicy } from './policies.js';
+import type { StrategyArgs, StrategyName } from './strategy-names.js';
+
+export type { MockResponse } from '../providers/mock.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
-
-/** A `mock_response` deployment answers in-process instead of calling an upstream. */
-export type MockResponse = string | JsonObject;
 
 export interface DeploymentConfig {
   /** Stable across restarts and instances: `model_info.id`, else LiteLLM's hash of group + params. */
@@ -50,6 +52,13 @@ export interface DeploymentConfig {
   readonly extraHeaders: Readonly<Record<string, string>>;
   /** `Authorization: Basic ...` made from the user-info of `api_base` (which `apiBase` no longer carries); null = none. */
   readonly basicAuth: string | null;
+  /**
+   * USD per token (input + output) for `cost-based-routing`: the deployment's own
+   * `input_cost_per_token` / `output_cost_per_token`, else the built-in table (prices.ts), else LiteLLM's default.
+   */
+  readonly costPerToken: number;
+  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the built-in table (model-limits.ts); null = unknown. */
+  readonly maxInputTokens: number | null;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;
   /** Every `litellm_params` key as resolved; holds secrets, never serialise it whole. */
@@ -64,7 +73,7 @@ export interface RouterSettings {
   readonly enablePreCallChecks: boolean;
   /** `default_max_parallel_requests`: concurrency cap for deployments without their own; null = none. */
   readonly defaultMaxParallelRequests: number | null;
-  /** The whole `router_settings` mapping as resolved, for settings later code reads. */
+  /** The whole `router_settings` mapping as resolved. No code reads settings here: every one has a typed field. */
   readonly raw: JsonObject;
 }
 
@@ -112,6 +121,10 @@ export interface ServerSettings {
   readonly maxRequestBodyBytes: number;
   /** How long shutdown waits for in-flight requests and streams, ms. */
   readonly shutdownGraceMs: number;
+  /** `general_settings.background_health_checks`: probe every deployment on a timer and cool the failing ones. */
+  readonly backgroundHealthChecks: boolean;
+  /** `general_settings.health_check_interval` (seconds in the config), ms; default 300 s. */
+  readonly healthCheckIntervalMs: number;
 }
 
 /**
@@ -165,14 +178,16 @@ export interface ProxyConfig {
   readonly groups: ReadonlyMap<string, readonly DeploymentConfig[]>;
   /** `router_settings.model_group_alias`, in config order; every target is known to route. */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
+  /** Request `model` → model group, built once by the loader; the router and the server resolve through it. */
+  readonly names: ModelNames;
   readonly router: RouterSettings;
   readonly reliability: ReliabilitySettings;
   readonly server: ServerSettings;
   /** Shared state across instances; null = everything stays in process. */
   readonly redis: RedisSettings | null;
-  /** `litellm_settings` as resolved. */
+  /** `litellm_settings` as resolved (like `router.raw`: read through the typed fields, never here). */
   readonly litellmSettings: JsonObject;
-  /** `general_settings` as resolved. */
+  /** `general_settings` as resolved (like `router.raw`: read through the typed fields, never here). */
   readonly generalSettings: JsonObject;
   /** One line per setting we parse but do not implement, per skipped deployment, per unset env var. */
   readonly warnings: readonly string[];

@@ -3,8 +3,13 @@
  * assistant message, usage of 10 prompt / 20 completion tokens, streams in 3-character
  * deltas, and the magic strings that raise LiteLLM's errors.
  */
-import type { MockResponse } from '../config/types.js';
 import type { Endpoint } from './index.js';
+
+/** A JSON value, as YAML gives it (the same shape as config/types.ts JsonValue, which is built on this floor). */
+export type MockJson = string | number | boolean | null | MockJson[] | { [key: string]: MockJson };
+
+/** `litellm_params.mock_response`: a deployment that answers in-process instead of calling an upstream. */
+export type MockResponse = string | { [key: string]: MockJson };
 
 export const MOCK_USAGE = { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 } as const;
 

@@ -6,6 +6,13 @@
  * Every rule cites the LiteLLM behaviour it matches (router.py, router_utils/*, v1.81); where
  * we deliberately differ, the comment says so and why.
  */
+// Setting shapes and the fallbacks form live in config/ (the loader validates them); re-exported for the router.
+import { fallbackShape, parseFallbacks, type FallbackEntry, type FallbackMap, type PolicyProblem } from '../config/fallbacks.js';
+import type { AllowedFailsPolicy, RetryPolicy } from '../config/policies.js';
+export {
+  DEFAULT_MAX_FALLBACKS, parseFallbacks, type FallbackEntry, type FallbackMap, type ParsedFallbacks, type PolicyProblem,
+} from '../config/fallbacks.js';
+export { allowedFailsPolicyKeys, DEFAULT_COOLDOWN_MS, retryPolicyKeys, type AllowedFailsPolicy, type RetryPolicy } from '../config/policies.js';
 
 // --- failure classes ------------------------------------------------------------------------
 
@@ -95,25 +102,6 @@ export function classifyFailure(f: FailureInput): ErrorClass {
 
 /** LiteLLM's default `num_retries` (`openai.DEFAULT_MAX_RETRIES`). */
 export const DEFAULT_NUM_RETRIES = 2;
-
-/**
- * LiteLLM's `RetryPolicy` (types/router.py): retries per exception type, overriding
- * `num_retries`. `NotFoundErrorRetries` exists in newer LiteLLM releases; we accept it too.
- */
-export interface RetryPolicy {
-  readonly BadRequestErrorRetries?: number;
-  readonly AuthenticationErrorRetries?: number;
-  readonly TimeoutErrorRetries?: number;
-  readonly RateLimitErrorRetries?: number;
-  readonly ContentPolicyViolationErrorRetries?: number;
-  readonly InternalServerErrorRetries?: number;
-  readonly NotFoundErrorRetries?: number;
-}
-
-export const retryPolicyKeys: readonly (keyof RetryPolicy)[] = [
-  'BadRequestErrorRetries', 'AuthenticationErrorRetries', 'TimeoutErrorRetries', 'RateLimitErrorRetries',
-  'ContentPolicyViolationErrorRetries', 'InternalServerErrorRetries', 'NotFoundErrorRetries',
-];
 
 /**
  * Retries the policy sets for this class, or null when it says nothing. LiteLLM's check order
@@ -294,31 +282,6 @@ export function effectiveRetries(base: number, deploymentNumRetries: number | nu
 
 // --- fallbacks --------------------------------------------------------------------------------
 
-/** LiteLLM's `ROUTER_MAX_FALLBACKS`. */
-export const DEFAULT_MAX_FALLBACKS = 5;
-
-/** One fallback target: a model group (or deployment id), optionally with its own messages or body params. */
-export type FallbackEntry = {
-  readonly model: string;
-  readonly messages?: readonly unknown[];
-  readonly params?: Readonly<Record<string, unknown>>;
-};
-
-/** Model group → fallback targets, in order. The key `*` applies to every group. */
-export type FallbackMap = ReadonlyMap<string, readonly FallbackEntry[]>;
-
-export interface PolicyProblem {
-  readonly path: string;
-  readonly message: string;
-}
-
-export interface ParsedFallbacks {
-  readonly map: FallbackMap;
-  /** Shapes LiteLLM rejects (Router.validate_fallbacks raises) or cannot use. */
-  readonly problems: readonly PolicyProblem[];
-  /** Legal but probably unintended (a group listed twice). */
-  readonly warnings: readonly PolicyProblem[];
-}
 
 /** Paths as the config loader writes them (`a.b[0].c`), so problems point at YAML lines. */
 function at(path: string, i: number): string {
@@ -331,72 +294,6 @@ function key(path: string, k: string): string {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const fallbackShape = 'a list of {model_group: [fallback groups]} mappings, e.g. [{"gpt-4o": ["gpt-4o-mini"]}, {"*": ["default-group"]}]';
-
-/**
- * LiteLLM's fallbacks form `[{"a": ["b", "c"]}, {"*": ["d"]}]` (router config, litellm_settings,
- * or a request body in the same form). Each item must be a mapping with exactly one key
- * (Router.validate_fallbacks raises otherwise) whose value lists group names.
- *
- * When a group is listed twice LiteLLM's lookup (fallback_event_handlers.get_fallback_model_group)
- * stops at the first exact match but keeps the last `*`; the map keeps the same entries.
- */
-export function parseFallbacks(value: unknown, path: string): ParsedFallbacks {
-  const map = new Map<string, readonly FallbackEntry[]>();
-  const problems: PolicyProblem[] = [];
-  const warnings: PolicyProblem[] = [];
-  if (value === undefined || value === null) return { map, problems, warnings };
-  if (!Array.isArray(value)) {
-    problems.push({ path, message: `must be ${fallbackShape}` });
-    return { map, problems, warnings };
-  }
-  const firstAt = new Map<string, number>();
-  value.forEach((item: unknown, i) => {
-    const p = at(path, i);
-    if (!isRecord(item)) {
-      problems.push({ path: p, message: `must be a mapping {model_group: [fallback groups]}, got ${describe(item)}` });
-      return;
-    }
-    const keys = Object.keys(item);
-    if (keys.length !== 1) {
-      problems.push({
-        path: p,
-        message: `must have exactly one key (the model group), got ${keys.length === 0 ? 'none' : `${keys.length}: ${keys.map((k) => JSON.stringify(k)).join(', ')}`}; write one mapping per group`,
-      });
-      return;
-    }
-    const group = keys[0]!;
-    const kp = key(p, group);
-    if (group.trim() === '') {
-      problems.push({ path: p, message: 'the model group must not be empty' });
-      return;
-    }
-    const targets = item[group];
-    if (!Array.isArray(targets)) {
-      problems.push({ path: kp, message: `must be a list of model group names, e.g. [${JSON.stringify(typeof targets === 'string' ? targets : 'gpt-4o-mini')}], got ${describe(targets)}` });
-      return;
-    }
-    const entries: FallbackEntry[] = [];
-    let bad = false;
-    targets.forEach((t: unknown, j) => {
-      if (typeof t === 'string' && t.trim() !== '') entries.push({ model: t });
-      else {
-        problems.push({ path: at(kp, j), message: `must be a model group name, got ${describe(t)}` });
-        bad = true;
-      }
-    });
-    if (bad) return;
-    const earlier = firstAt.get(group);
-    if (earlier !== undefined) {
-      const which = group === '*' ? 'the last' : 'the first';
-      warnings.push({ path: p, message: `"${group}" already has fallbacks at ${at(path, earlier)}; LiteLLM uses ${which}, and so do we` });
-      if (group !== '*') return;
-    } else firstAt.set(group, i);
-    map.set(group, entries);
-  });
-  return { map, problems, warnings };
 }
 
 /**
@@ -581,8 +478,6 @@ export function contentFilterTriggersFallback(group: string, maps: FallbackMaps)
 
 // --- cooldowns ----------------------------------------------------------------------------------
 
-/** LiteLLM's `DEFAULT_COOLDOWN_TIME_SECONDS`. */
-export const DEFAULT_COOLDOWN_MS = 5000;
 /** `litellm.allowed_fails`: the limit the legacy rule uses when only a policy is set. */
 export const DEFAULT_ALLOWED_FAILS = 3;
 /** Success/failure counters live in a window fixed 60 s from its first event (track_deployment_metrics). */
@@ -607,21 +502,6 @@ export interface FailureStats {
   successes: number;
   failures: number;
 }
-
-/** LiteLLM's `AllowedFailsPolicy` (types/router.py): failures tolerated per exception type. */
-export interface AllowedFailsPolicy {
-  readonly BadRequestErrorAllowedFails?: number;
-  readonly AuthenticationErrorAllowedFails?: number;
-  readonly TimeoutErrorAllowedFails?: number;
-  readonly RateLimitErrorAllowedFails?: number;
-  readonly ContentPolicyViolationErrorAllowedFails?: number;
-  readonly InternalServerErrorAllowedFails?: number;
-}
-
-export const allowedFailsPolicyKeys: readonly (keyof AllowedFailsPolicy)[] = [
-  'BadRequestErrorAllowedFails', 'AuthenticationErrorAllowedFails', 'TimeoutErrorAllowedFails',
-  'RateLimitErrorAllowedFails', 'ContentPolicyViolationErrorAllowedFails', 'InternalServerErrorAllowedFails',
-];
 
 /**
  * The policy's limit for this class (router.py `get_allowed_fails_from_policy`). LiteLLM's

@@ -15,9 +15,7 @@ import { RequestPlan, outcomeClass } from './plan.js';
 import { classifyFailure, type ErrorClass } from './policy.js';
 import { publicParams } from '../config/public-params.js';
 import { HEALTH_CHECK_TIMEOUT_MS, healthProbeBody, report, type HealthEntry, type HealthReport } from './health.js';
-import { builtinMaxInputTokens } from './model-limits.js';
-import { ModelNames, type Resolved } from './model-names.js';
-import { builtinCostPerToken, DEFAULT_COST_PER_TOKEN } from './prices.js';
+import { ModelNames, type Resolved } from '../config/model-names.js';
 import { createPicker } from './strategies/index.js';
 import { timerDelay } from '../timer-delay.js';
 import { Secrets } from '../secrets.js';
@@ -155,25 +153,6 @@ function numberField(o: JsonObject, key: string): number | null {
   return numeric(o[key]);
 }
 
-/** Input + output price per token: the deployment's own, else the built-in table, else LiteLLM's default. */
-function costOf(cfg: DeploymentConfig): number {
-  const input = numberField(cfg.litellmParams, 'input_cost_per_token') ?? numberField(cfg.modelInfo, 'input_cost_per_token');
-  const output = numberField(cfg.litellmParams, 'output_cost_per_token') ?? numberField(cfg.modelInfo, 'output_cost_per_token');
-  if (input !== null || output !== null) return (input ?? 0) + (output ?? 0);
-  const base = typeof cfg.modelInfo.base_model === 'string' ? cfg.modelInfo.base_model : cfg.upstreamModel;
-  return builtinCostPerToken(base) ?? DEFAULT_COST_PER_TOKEN;
-}
-
-/** Context window for the pre-call check: `model_info.max_input_tokens`, else the built-in table. */
-function maxInputTokensOf(cfg: DeploymentConfig): number | null {
-  const own = numberField(cfg.modelInfo, 'max_input_tokens') ?? numberField(cfg.litellmParams, 'max_input_tokens');
-  if (own !== null) return own;
-  const base = typeof cfg.modelInfo.base_model === 'string' ? cfg.modelInfo.base_model : typeof cfg.litellmParams.base_model === 'string' ? cfg.litellmParams.base_model : null;
-  // Azure deployment names say nothing about the model: LiteLLM needs base_model for them, and so do we.
-  if (base === null && cfg.provider === 'azure') return null;
-  return builtinMaxInputTokens(base ?? cfg.upstreamModel);
-}
-
 /** The longest Retry-After the proxy sends: a day (larger values say nothing more useful). */
 const MAX_RETRY_AFTER_HEADER_S = 86_400;
 
@@ -210,9 +189,8 @@ export class Router {
     const actors = new Map<string, GroupActor>();
     for (const [name, deps] of config.groups) {
       const states = deps.map((d) => {
-        const max = maxInputTokensOf(d);
-        if (max !== null) this.#maxInputTokens.set(d.id, max);
-        return new DeploymentState(d, targetsFor(d), { costPerToken: costOf(d), defaultMaxParallel: config.router.defaultMaxParallelRequests });
+        if (d.maxInputTokens !== null) this.#maxInputTokens.set(d.id, d.maxInputTokens);
+        return new DeploymentState(d, targetsFor(d), { costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests });
       });
       actors.set(name, new GroupActor(name, states, picker, {
         maxQueue: PARALLEL_QUEUE,
@@ -226,7 +204,7 @@ export class Router {
       }));
     }
     this.actors = actors;
-    this.names = new ModelNames(config);
+    this.names = config.names;
     // `created` is fixed as in LiteLLM's /v1/models, so the list is a constant we build once.
     this.#modelList = JSON.stringify({
       object: 'list',

@@ -11,7 +11,7 @@
 import type { DeploymentConfig, JsonObject, JsonValue, ProxyConfig } from '../config/types.js';
 import { clean } from '../config/public-params.js';
 import { resolveProvider } from '../providers/index.js';
-import { ModelNames } from '../router/model-names.js';
+import type { ModelNames } from '../config/model-names.js';
 
 export interface InfoBody {
   readonly status: number;
@@ -19,7 +19,6 @@ export interface InfoBody {
 }
 
 interface Cached {
-  readonly names: ModelNames;
   modelInfo?: string;
   groupInfo?: string;
 }
@@ -29,7 +28,7 @@ const perConfig = new WeakMap<ProxyConfig, Cached>();
 function cached(config: ProxyConfig): Cached {
   let c = perConfig.get(config);
   if (c === undefined) {
-    c = { names: new ModelNames(config) };
+    c = {};
     perConfig.set(config, c);
   }
   return c;
@@ -53,7 +52,7 @@ export function modelInfoBody(config: ProxyConfig, opts: { modelId?: string }): 
   }
   const c = cached(config);
   c.modelInfo ??= JSON.stringify({
-    data: c.names.listed().flatMap((name) => servedBy(config, c.names, name).map((d) => deploymentInfo(config, d, name))),
+    data: config.names.listed().flatMap((name) => servedBy(config, config.names, name).map((d) => deploymentInfo(config, d, name))),
   });
   return { status: 200, body: c.modelInfo };
 }
@@ -90,11 +89,11 @@ export function modelGroupInfoBody(config: ProxyConfig, opts: { modelGroup?: str
   const c = cached(config);
   if (opts.modelGroup !== undefined) {
     const name = opts.modelGroup;
-    const listed = c.names.listed().includes(name);
-    const data = listed ? [groupInfo(name, servedBy(config, c.names, name))] : [];
+    const listed = config.names.listed().includes(name);
+    const data = listed ? [groupInfo(name, servedBy(config, config.names, name))] : [];
     return { status: 200, body: JSON.stringify({ data }) };
   }
-  c.groupInfo ??= JSON.stringify({ data: c.names.listed().map((name) => groupInfo(name, servedBy(config, c.names, name))) });
+  c.groupInfo ??= JSON.stringify({ data: config.names.listed().map((name) => groupInfo(name, servedBy(config, config.names, name))) });
   return { status: 200, body: c.groupInfo };
 }
 

@@ -4,7 +4,7 @@
  * `{ code, message, status?, retryAfterMs? }`, and the main thread switches on `code`.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { MockResponse } from '../config/types.js';
+import type { MockResponse } from '../providers/mock.js';
 import type { Endpoint } from '../providers/index.js';
 
 export interface Usage {

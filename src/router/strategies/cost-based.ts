@@ -5,7 +5,7 @@ import type { Candidate, PickContext, Picker } from './types.js';
  * LiteLLM `cost-based-routing` (router_strategy/lowest_cost.py): the cheapest deployment by
  * input + output cost per token. The actor fills `costPerToken` the way LiteLLM does: the
  * deployment's own `input_cost_per_token` + `output_cost_per_token`, else the built-in price
- * (../prices.ts), else 5.0 + 5.0 so priced deployments win.
+ * (config/prices.ts), else 5.0 + 5.0 so priced deployments win.
  *
  * Deliberately improved: LiteLLM sorts stably and takes the first of equally cheap
  * deployments, so one of them gets all the traffic until it hits a limit or a cooldown.

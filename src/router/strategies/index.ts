@@ -10,32 +10,9 @@ import { simpleShuffle } from './simple-shuffle.js';
 import type { Picker } from './types.js';
 import { usageBased } from './usage-based.js';
 
-export type StrategyName =
-  | 'simple-shuffle'
-  | 'least-busy'
-  | 'usage-based-routing'
-  | 'usage-based-routing-v2'
-  | 'latency-based-routing'
-  | 'cost-based-routing'
-  | 'peak-ewma';
-
-export const strategyNames: readonly StrategyName[] = Object.freeze([
-  'simple-shuffle',
-  'least-busy',
-  'usage-based-routing',
-  'usage-based-routing-v2',
-  'latency-based-routing',
-  'cost-based-routing',
-  'peak-ewma',
-] as const);
-
-/** LiteLLM `router_settings.routing_strategy_args`, for the strategies that take any. */
-export interface StrategyArgs {
-  /** `lowest_latency_buffer` (latency-based-routing): fraction above the best score still picked. Default 0. */
-  readonly lowestLatencyBuffer?: number;
-  /** `ttl` in seconds (latency-based-routing): latency samples older than this are ignored. Default 3600. */
-  readonly ttlSeconds?: number;
-}
+// The names and args the config accepts are defined in config/ (the floor); re-exported here.
+import type { StrategyArgs, StrategyName } from '../../config/strategy-names.js';
+export { strategyNames, type StrategyArgs, type StrategyName } from '../../config/strategy-names.js';
 
 /** The picker for a strategy. Throws RangeError for out-of-range args (config validation should catch them first). */
 export function createPicker(name: StrategyName, args: StrategyArgs = {}): Picker {

@@ -7,6 +7,8 @@
  * Prices are OpenAI's published standard-tier list prices in USD per 1M tokens, kept in that
  * unit so they read like the price page, and divided once when looked up.
  */
+import type { JsonObject } from './types.js';
+import { numberField } from './numbers.js';
 
 export interface TokenPrice {
   /** USD per prompt token. */
@@ -84,4 +86,16 @@ export function builtinPrice(upstreamModel: string): TokenPrice | null {
 export function builtinCostPerToken(upstreamModel: string): number | null {
   const p = builtinPrice(upstreamModel);
   return p === null ? null : p.input + p.output;
+}
+
+/**
+ * A deployment's input + output price per token: its own (`litellm_params`, then `model_info`),
+ * else the built-in table for `model_info.base_model` or the upstream model, else LiteLLM's default.
+ */
+export function deploymentCostPerToken(d: { readonly litellmParams: JsonObject; readonly modelInfo: JsonObject; readonly upstreamModel: string }): number {
+  const input = numberField(d.litellmParams, 'input_cost_per_token') ?? numberField(d.modelInfo, 'input_cost_per_token');
+  const output = numberField(d.litellmParams, 'output_cost_per_token') ?? numberField(d.modelInfo, 'output_cost_per_token');
+  if (input !== null || output !== null) return (input ?? 0) + (output ?? 0);
+  const base = typeof d.modelInfo.base_model === 'string' ? d.modelInfo.base_model : d.upstreamModel;
+  return builtinCostPerToken(base) ?? DEFAULT_COST_PER_TOKEN;
 }

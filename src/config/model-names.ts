@@ -6,8 +6,26 @@
  *   first → a deployment whose `litellm_params.model` equals the request ("specific deployment").
  *
  * Exact names, aliases and ids are one Map lookup; wildcard and miss results are cached.
+ *
+ * Built once per config, by the loader (`config.names`): the loader checks alias and fallback
+ * targets with it, the router resolves requests with it, the server lists /v1/models and the
+ * model-info endpoints with it. This file holds the one wildcard matcher.
  */
-import type { DeploymentConfig, ProxyConfig } from '../config/types.js';
+
+/** The fields of a DeploymentConfig (types.ts) that names resolve through; types.ts imports this file, not the reverse. */
+export interface NamedDeployment {
+  readonly id: string;
+  readonly group: string;
+  /** `litellm_params.model`. */
+  readonly model: string;
+}
+
+/** What the names are built from: the served deployments, their groups, and the aliases (a ProxyConfig is one). */
+export interface NameSource {
+  readonly deployments: readonly NamedDeployment[];
+  readonly groups: ReadonlyMap<string, unknown>;
+  readonly aliases: ReadonlyMap<string, { readonly group: string; readonly hidden: boolean }>;
+}
 
 export interface Resolved {
   /** The model group (actor) that serves it. */
@@ -40,14 +58,23 @@ export class ModelNames {
   readonly #direct = new Map<string, Resolved>();
   readonly #wildcards: readonly Wildcard[];
   /** First deployment per `litellm_params.model`, as LiteLLM's `_get_deployment_by_litellm_model`. */
-  readonly #byModel = new Map<string, DeploymentConfig>();
+  readonly #byModel = new Map<string, NamedDeployment>();
   readonly #cache = new Map<string, Resolved | null>();
-  readonly #listed: readonly string[];
+  /** Group names in config order. */
+  readonly #groups: ReadonlySet<string>;
 
-  constructor(config: ProxyConfig) {
-    const ids = new Map<string, Resolved>();
+  readonly #ids = new Map<string, Resolved>();
+  #listed: readonly string[] = [];
+  #aliased = false;
+
+  /**
+   * `aliases` may be left out and given once, later, with `setAliases` (until then deployment
+   * ids do not resolve): the loader checks each alias's target with `resolveUnaliased` before
+   * it knows which aliases stand.
+   */
+  constructor(config: Omit<NameSource, 'aliases'> & { readonly aliases?: NameSource['aliases'] }) {
     for (const d of config.deployments) {
-      if (!ids.has(d.id)) ids.set(d.id, { group: d.group, reportedGroup: d.group, deploymentId: d.id, wildcardCaptures: null });
+      if (!this.#ids.has(d.id)) this.#ids.set(d.id, { group: d.group, reportedGroup: d.group, deploymentId: d.id, wildcardCaptures: null });
       if (!this.#byModel.has(d.model)) this.#byModel.set(d.model, d);
     }
     const wildcards: Wildcard[] = [];
@@ -59,19 +86,42 @@ export class ModelNames {
     // (LiteLLM sorts its patterns the same way); ties keep config order (the sort is stable).
     wildcards.sort((a, b) => b.group.length - a.group.length || literalLength(b) - literalLength(a));
     this.#wildcards = wildcards;
+    this.#groups = new Set(config.groups.keys());
+    if (config.aliases !== undefined) this.setAliases(config.aliases);
+  }
 
+  /** Adds the aliases, once (the loader calls it before the config is frozen). */
+  setAliases(aliases: NameSource['aliases']): void {
+    if (this.#aliased) throw new Error('ModelNames: the aliases are already set');
+    this.#aliased = true;
+    this.#cache.clear();
     // An alias is rewritten to its target, which then resolves like a request, minus aliases.
-    for (const [alias, { group: target }] of config.aliases) {
+    for (const [alias, { group: target }] of aliases) {
       if (this.#direct.has(alias)) continue;
-      const r = this.#direct.get(target) ?? ids.get(target) ?? this.#afterDirect(target);
+      const r = this.resolveUnaliased(target);
       if (r !== null) this.#direct.set(alias, { ...r, reportedGroup: alias });
     }
-    for (const [id, r] of ids) if (!this.#direct.has(id)) this.#direct.set(id, r);
+    for (const [id, r] of this.#ids) if (!this.#direct.has(id)) this.#direct.set(id, r);
 
     const listed: string[] = [];
-    for (const [alias, a] of config.aliases) if (!a.hidden && !config.groups.has(alias)) listed.push(alias);
-    for (const group of config.groups.keys()) listed.push(group);
+    for (const [alias, a] of aliases) if (!a.hidden && !this.#groups.has(alias)) listed.push(alias);
+    for (const group of this.#groups) listed.push(group);
     this.#listed = listed;
+  }
+
+  /**
+   * What an alias target resolves to: a model group, a deployment id, a wildcard match or a
+   * deployment's `litellm_params.model`, never another alias (aliases do not chain). Uncached:
+   * the loader calls it once per alias.
+   */
+  resolveUnaliased(name: string): Resolved | null {
+    const group = this.#groups.has(name) ? this.#direct.get(name) : undefined;
+    return group ?? this.#ids.get(name) ?? this.#afterDirect(name);
+  }
+
+  /** Whether some group's name has a `*`, so names that no group spells out may still route. */
+  get hasWildcards(): boolean {
+    return this.#wildcards.length > 0;
   }
 
   resolve(model: string): Resolved | null {
