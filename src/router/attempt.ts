@@ -4,14 +4,14 @@
  * the plan. Read top to bottom, this is everything that happens between a pick and a reply.
  */
 import type { MockResponse } from '../config/types.js';
-import { ProxyError, proxyErrorBody, upstreamErrorBody } from '../errors.js';
+import { envelopeJson, failures, ProxyError, proxyEnvelope, upstreamError, type ErrorClass, type ErrorEnvelope } from '../errors.js';
 import type { Secrets } from '../secrets.js';
 import { newTaskId, type Dispatcher } from '../upstream/dispatch.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
 import { retryAfterHeader, type Admission, type LeaseResult } from './admission.js';
 import type { DeploymentView, GroupActor, Unavailable } from './group-actor.js';
 import { ModelNames, type Resolved } from './model-names.js';
-import { classifyFailure, type ErrorClass } from './policy/classify.js';
+import { classifyFailure } from './policy/classify.js';
 import {
   STREAM_STARTED_BODY,
   type ApiRequest,
@@ -54,51 +54,35 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
   };
 }
 
-export function envelopeMessage(body: string): string {
-  try {
-    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
-    return typeof m === 'string' ? m : body;
-  } catch {
-    return body;
-  }
-}
-
 /**
- * A failure that never reached an upstream answer: its outcome for the actor and its error for
- * the client. The message may quote an exception (undici's, a URL), so secrets are cut from it.
+ * A failure that never reached an upstream answer, through errors.ts's `failures` table: its
+ * outcome for the actor, its class for the plan, and its error for the client (null when the
+ * client has gone). The message may quote an exception (undici's, a URL), so secrets are cut from it.
  */
-function wireFailure(wire: WireError, timeoutMs: number, secrets: Secrets): { outcome: Outcome; error: ProxyError } {
-  const w = { ...wire, message: secrets.redact(wire.message) };
-  switch (w.code) {
-    case 'UPSTREAM_TIMEOUT':
-      return {
-        outcome: { kind: 'timeout', phase: w.phase ?? 'total' },
-        error: new ProxyError('UPSTREAM_TIMEOUT', `${w.message}; timeout was ${timeoutMs / 1000} s`, {
-          headers: { 'x-litellm-timeout': String(timeoutMs / 1000) },
-        }),
-      };
-    case 'UPSTREAM_CONNECT':
-      return { outcome: { kind: 'connect-error', message: w.message }, error: new ProxyError('UPSTREAM_CONNECT', w.message) };
-    case 'UPSTREAM_PROTOCOL':
-      return { outcome: { kind: 'upstream-error', status: 502, retryAfterMs: null }, error: new ProxyError('UPSTREAM_PROTOCOL', w.message) };
-    case 'UPSTREAM_ABORTED':
-      return { outcome: { kind: 'client-aborted' }, error: new ProxyError('INTERNAL', w.message) };
-    case 'INTERNAL':
-      return { outcome: { kind: 'client-aborted' }, error: new ProxyError('INTERNAL', w.message) };
-  }
+function wireFailure(wire: WireError, timeoutMs: number, secrets: Secrets): { outcome: Outcome; error: ProxyError | null; cls: ErrorClass } {
+  const row = failures[wire.code];
+  const message = secrets.redact(wire.message);
+  const outcome = wireOutcome(wire, message);
+  if (row.error === null) return { outcome, error: null, cls: 'server' };
+  const error = row.error === 'UPSTREAM_TIMEOUT'
+    ? new ProxyError(row.error, `${message}; timeout was ${timeoutMs / 1000} s`, { headers: { 'x-litellm-timeout': String(timeoutMs / 1000) } })
+    : new ProxyError(row.error, message);
+  return { outcome, error, cls: row.cls };
 }
 
-/** How a settled outcome maps to an error class (for attempts that never got an upstream body). */
-function outcomeClass(o: Outcome, body: string | null): ErrorClass {
-  switch (o.kind) {
-    case 'upstream-error':
-      return classifyFailure({ status: o.status, body, kind: 'upstream-error' });
+/** The table's outcome kind, with what that kind carries. */
+function wireOutcome(wire: WireError, message: string): Outcome {
+  const kind = failures[wire.code].outcome;
+  switch (kind) {
     case 'timeout':
-      return 'timeout';
+      return { kind, phase: wire.phase ?? 'total' };
     case 'connect-error':
-      return 'connection';
-    default:
-      return 'server';
+      return { kind, message };
+    case 'upstream-error':
+      return { kind, status: 502, retryAfterMs: null };
+    case 'client-aborted':
+    case 'worker-failed':
+      return { kind };
   }
 }
 
@@ -139,8 +123,7 @@ export class Attempts {
       failure: {
         cls,
         status: e.status,
-        message: e.message,
-        body: proxyErrorBody(e),
+        error: proxyEnvelope(e),
         headers,
         retryAfterMs: got.unavailable?.retryAfterMs ?? null,
         label: model,
@@ -152,18 +135,17 @@ export class Attempts {
   }
 
   /** The failure of an attempt that reached a deployment. */
-  #attemptFailure(actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; body: string; message: string; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null }): AttemptResult {
+  #attemptFailure(actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null }): AttemptResult {
     const extra: Record<string, string> = { ...(f.headers ?? {}) };
     if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
-    this.onAttemptFailure?.(d.label, f.status, f.message);
+    this.onAttemptFailure?.(d.label, f.status, f.error.message);
     return {
       ok: false,
       deploymentNumRetries: d.cfg.numRetries ?? null,
       failure: {
         cls: f.cls,
         status: f.status,
-        message: f.message,
-        body: f.body,
+        error: f.error,
         headers: this.#headers(actor, d, resolved, extra),
         retryAfterMs: f.retryAfterMs,
         label: d.label,
@@ -196,9 +178,10 @@ export class Attempts {
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
-      lease.done({ kind: 'client-aborted' }, this.#clock());
-      const e = new ProxyError('INTERNAL', this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
-      return this.#attemptFailure(actor, d, resolved, model, { status: e.status, body: proxyErrorBody(e), message: e.message, retryAfterMs: null, cls: 'server' });
+      lease.done({ kind: 'worker-failed' }, this.#clock());
+      const row = failures.WORKER_FAILED;
+      const e = new ProxyError(row.error, this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
+      return this.#attemptFailure(actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
     }
     ctx.setAbort(null);
     if (ctx.aborted) return null;
@@ -207,7 +190,7 @@ export class Attempts {
       if (result.finishReason === 'content_filter' && opts.contentFilterFails) {
         lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
         const e = new ProxyError('INVALID_REQUEST', `litellm.ContentPolicyViolationError: ${d.label} stopped with finish_reason content_filter`);
-        return this.#attemptFailure(actor, d, resolved, model, { status: 400, body: proxyErrorBody(e), message: e.message, retryAfterMs: null, cls: 'content-policy' });
+        return this.#attemptFailure(actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
       }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
       return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved) } };
@@ -215,17 +198,16 @@ export class Attempts {
     if ('error' in result) {
       const e = wireFailure(result.error, timeoutMs, this.#secrets);
       lease.done(e.outcome, now);
-      if (e.outcome.kind === 'client-aborted') return null;
+      if (e.error === null) return null;
       return this.#attemptFailure(actor, d, resolved, model, {
-        status: e.error.status, body: proxyErrorBody(e.error), message: e.error.message, retryAfterMs: null, cls: outcomeClass(e.outcome, null), headers: e.error.headers,
+        status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
       });
     }
     const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
     lease.done(outcome, now);
     const text = Buffer.from(result.body).toString('utf8');
-    const body = upstreamErrorBody(result.status, text, d.label, this.#secrets);
     return this.#attemptFailure(actor, d, resolved, model, {
-      status: result.status, body, message: envelopeMessage(body), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
+      status: result.status, error: upstreamError(result.status, text, d.label, this.#secrets), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
     });
   }
 
@@ -269,26 +251,26 @@ export class Attempts {
               settle({ kind: 'upstream-error', status, retryAfterMs });
               if (ctx.aborted) return resolve(null);
               const text = Buffer.from(body).toString('utf8');
-              const errBody = upstreamErrorBody(status, text, d.label, this.#secrets);
+              const error = upstreamError(status, text, d.label, this.#secrets);
               if (started) {
-                this.onAttemptFailure?.(d.label, status, envelopeMessage(errBody));
-                return consumer.error(errBody);
+                this.onAttemptFailure?.(d.label, status, error.message);
+                return consumer.error(envelopeJson(error));
               }
               resolve(this.#attemptFailure(actor, d, resolved, model, {
-                status, body: errBody, message: envelopeMessage(errBody), retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }),
+                status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }),
               }));
             },
             error: (wire) => {
               ctx.setAbort(null);
               const e = wireFailure(wire, streamTimeoutMs, this.#secrets);
               settle(e.outcome);
-              if (ctx.aborted || e.outcome.kind === 'client-aborted') return resolve(null);
+              if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
                 this.onAttemptFailure?.(d.label, e.error.status, e.error.message);
-                return consumer.error(proxyErrorBody(e.error));
+                return consumer.error(envelopeJson(proxyEnvelope(e.error)));
               }
               resolve(this.#attemptFailure(actor, d, resolved, model, {
-                status: e.error.status, body: proxyErrorBody(e.error), message: e.error.message, retryAfterMs: null, cls: outcomeClass(e.outcome, null), headers: e.error.headers,
+                status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
               }));
             },
           },

@@ -213,6 +213,7 @@ export class GroupActor {
         if (probe) d.closeCircuit();
         break;
       case 'client-aborted':
+      case 'worker-failed':
         // Never counts against the deployment; a probe that was cut short gets another go.
         break;
       default: {
@@ -226,7 +227,7 @@ export class GroupActor {
     w?.();
   }
 
-  #maybeCoolDown(d: DeploymentState, outcome: Exclude<Outcome, { kind: 'ok' | 'client-aborted' }>, now: number, probe: boolean, requestCooldownMs: number | null): void {
+  #maybeCoolDown(d: DeploymentState, outcome: Exclude<Outcome, { kind: 'ok' | 'client-aborted' | 'worker-failed' }>, now: number, probe: boolean, requestCooldownMs: number | null): void {
     const c = this.#opts.cooldown;
     const { ms: base, explicit } = resolveCooldownTime({ requestMs: requestCooldownMs, deploymentMs: d.cfg.cooldownTimeMs ?? null, routerMs: c.cooldownTimeMs });
     const status = outcome.kind === 'upstream-error' ? outcome.status : outcome.kind === 'timeout' ? 408 : null;

@@ -6,12 +6,12 @@
  */
 import type { DeploymentConfig, JsonObject, ProxyConfig } from '../config/types.js';
 import { publicParams } from '../config/public-params.js';
-import { upstreamErrorBody } from '../errors.js';
+import { upstreamError } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
 import type { Secrets } from '../secrets.js';
 import { timerDelay } from '../timer-delay.js';
 import { newTaskId, type Dispatcher } from '../upstream/dispatch.js';
-import { envelopeMessage, taskFor } from './attempt.js';
+import { taskFor } from './attempt.js';
 import type { GroupActor } from './group-actor.js';
 import type { ModelNames, Resolved } from './model-names.js';
 import type { ApiRequest } from './types.js';
@@ -102,7 +102,7 @@ export class HealthChecks {
       const r = await this.#dispatcher.call({ ...taskFor(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
       if (r.ok) return { params };
       if ('error' in r) return { params, error: this.#secrets.redact(r.error.message) };
-      return { params, error: `${r.status}: ${envelopeMessage(upstreamErrorBody(r.status, Buffer.from(r.body).toString('utf8'), d.label, this.#secrets))}` };
+      return { params, error: `${r.status}: ${upstreamError(r.status, Buffer.from(r.body).toString('utf8'), d.label, this.#secrets).message}` };
     } catch (err) {
       return { params, error: this.#secrets.redact(`health check failed: ${err instanceof Error ? err.message : String(err)}`) };
     }

@@ -11,7 +11,7 @@
  * When everything fails the client gets the first error's status with every attempt's cause.
  */
 import type { ReliabilitySettings } from '../config/types.js';
-import { ProxyError, proxyErrorBody } from '../errors.js';
+import { envelopeJson, ProxyError, proxyEnvelope, proxyErrorBody } from '../errors.js';
 import type { ErrorClass } from './policy/classify.js';
 import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackMap } from './policy/fallbacks.js';
 import { backoffMs, effectiveRetries, resolveNumRetries, retriesFromPolicy, shouldRetry } from './policy/retries.js';
@@ -58,7 +58,7 @@ const noSwitches: MockSwitches = { fallbacks: false, contextFallbacks: false, co
 /** A failure made up by a mock switch: no deployment was chosen, so nothing is counted or cooled. */
 function mockedFailure(group: string, cls: ErrorClass, status: number, message: string, health = { size: 0, healthy: 0 }): AttemptFailure {
   const e = new ProxyError(status === 429 ? 'NO_DEPLOYMENTS' : status >= 500 ? 'UPSTREAM_ERROR' : 'INVALID_REQUEST', message, { status, type: status === 429 ? 'throttling_error' : undefined });
-  return { cls, status, message, body: proxyErrorBody(e), headers: [], retryAfterMs: null, label: `${group} (mock)`, group, healthy: health.healthy, groupSize: health.size };
+  return { cls, status, error: proxyEnvelope(e), headers: [], retryAfterMs: null, label: `${group} (mock)`, group, healthy: health.healthy, groupSize: health.size };
 }
 
 export class RequestPlan {
@@ -171,17 +171,10 @@ export class RequestPlan {
   /** The first error's status and type; the message lists every attempt's cause. */
   #finalError(failures: readonly AttemptFailure[]): Reply {
     const first = failures[0]!;
-    if (failures.length === 1) return { status: first.status, body: first.body, headers: first.headers };
-    type Envelope = { error: { message: string; type: string; param: unknown; code: unknown } };
-    let parsed: Envelope | null;
-    try {
-      parsed = JSON.parse(first.body) as Envelope;
-    } catch {
-      parsed = null;
-    }
-    const causes = failures.map((f, i) => `${i + 1}. ${f.label}: ${f.status} ${f.message}`).join('; ');
-    const message = `${parsed?.error.message ?? first.message} — all ${failures.length} attempts failed: ${causes}`;
-    const body = JSON.stringify({ error: { ...(parsed?.error ?? { type: 'api_error', param: null, code: String(first.status) }), message } });
+    if (failures.length === 1) return { status: first.status, body: envelopeJson(first.error), headers: first.headers };
+    const causes = failures.map((f, i) => `${i + 1}. ${f.label}: ${f.status} ${f.error.message}`).join('; ');
+    const message = `${first.error.message} — all ${failures.length} attempts failed: ${causes}`;
+    const body = envelopeJson({ ...first.error, message });
     return { status: first.status, body, headers: [...first.headers, 'x-litellm-attempted-fallbacks', String(this.#fallbackDepth)] };
   }
 

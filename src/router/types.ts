@@ -6,7 +6,7 @@
 import type { Endpoint } from '../providers/index.js';
 import type { StreamHandle } from '../upstream/dispatch.js';
 import type { Usage } from '../upstream/wire.js';
-import type { ErrorClass } from './policy/classify.js';
+import type { ErrorClass, ErrorEnvelope } from '../errors.js';
 
 /** A parsed, validated API request. */
 export interface ApiRequest {
@@ -26,22 +26,27 @@ export interface RequestHints {
   readonly streamTimeout: string;
 }
 
-/** How an attempt ended. A closed union: every path through a lease ends in exactly one. */
+/**
+ * How an attempt ended (kinds: errors.ts `OutcomeKind`). A closed union: every path through a
+ * lease ends in exactly one. Only `upstream-error`, `timeout` and `connect-error` count against
+ * the deployment.
+ */
 export type Outcome =
   | { readonly kind: 'ok'; readonly latencyMs: number; readonly usage: Usage | null; readonly ttftMs?: number }
   | { readonly kind: 'upstream-error'; readonly status: number; readonly retryAfterMs: number | null }
   | { readonly kind: 'timeout'; readonly phase: 'first-byte' | 'between-chunks' | 'total' }
   | { readonly kind: 'connect-error'; readonly message: string }
-  /** Never counts against the deployment. */
-  | { readonly kind: 'client-aborted' };
+  /** The client went away. */
+  | { readonly kind: 'client-aborted' }
+  /** Our worker could not run the call (it died, or the task could not be built). */
+  | { readonly kind: 'worker-failed' };
 
 /** Why one attempt failed, in the shape the plan decides on. */
 export interface AttemptFailure {
   readonly cls: ErrorClass;
   readonly status: number;
-  readonly message: string;
-  /** The OpenAI error envelope the client would get for this failure alone. */
-  readonly body: string;
+  /** The OpenAI error the client would get for this failure alone, as data (serialised once, when replying). */
+  readonly error: ErrorEnvelope;
   readonly headers: readonly string[];
   readonly retryAfterMs: number | null;
   /** `group/deployment` (never a key), for the final message. */

@@ -3,35 +3,15 @@
  * exception vocabulary) and the per-class lookup both policies (retry and allowed-fails) share.
  * Pure functions only: no I/O, no clock.
  */
-// --- failure classes ------------------------------------------------------------------------
+import type { ErrorClass, OutcomeKind } from '../../errors.js';
 
-/**
- * What went wrong, in LiteLLM's exception vocabulary: `bad-request` BadRequestError (400 and
- * other 4xx), `auth` AuthenticationError (401), `permission` PermissionDeniedError (403),
- * `not-found` NotFoundError (404), `unprocessable` UnprocessableEntityError (422), `timeout`
- * Timeout (408), `rate-limit` RateLimitError (429), `context-window` ContextWindowExceededError,
- * `content-policy` ContentPolicyViolationError (both BadRequest subclasses), `server` 5xx,
- * `connection` APIConnectionError, `no-deployments` the router's own "No deployments available".
- */
-export type ErrorClass =
-  | 'bad-request'
-  | 'auth'
-  | 'permission'
-  | 'not-found'
-  | 'unprocessable'
-  | 'timeout'
-  | 'rate-limit'
-  | 'context-window'
-  | 'content-policy'
-  | 'server'
-  | 'connection'
-  | 'no-deployments';
+export type { ErrorClass } from '../../errors.js';
 
 export interface FailureInput {
   readonly status: number | null;
   /** The upstream's error body (or its message), when there was one. */
   readonly body?: string | null;
-  readonly kind: 'upstream-error' | 'timeout' | 'connect-error' | 'no-deployments';
+  readonly kind: Extract<OutcomeKind, 'upstream-error' | 'timeout' | 'connect-error'> | 'no-deployments';
 }
 
 /**
