@@ -55,6 +55,9 @@ export interface DeploymentSnapshot {
 
 export type Blocked = 'cooldown' | 'rpm' | 'tpm' | 'parallel';
 
+/** The fresh part of the cluster view a limit check reads. */
+type SharedUsage = { readonly requests: number; readonly tokens: number; readonly leasedByOthers: number };
+
 export class DeploymentState implements DeploymentView {
   readonly cfg: DeploymentConfig;
   readonly id: string;
@@ -201,8 +204,11 @@ export class DeploymentState implements DeploymentView {
 
   // --- state transitions (called by the owning GroupActor only) -------------------------------
 
-  /** Brings the Candidate usage fields up to `now`: the shared view when it is fresh, else the local window. */
-  refreshUsage(now: number): void {
+  /**
+   * Brings the Candidate usage fields up to `now`: the shared view when it is fresh, else the
+   * local window. Returns the view it used (null: local), for `limitedBy`.
+   */
+  refreshUsage(now: number): SharedUsage | null {
     const sh = this.#ledger.view(now);
     if (sh !== null) {
       this.#windowRequests = sh.requests + this.#ledger.unsyncedRequests;
@@ -211,6 +217,7 @@ export class DeploymentState implements DeploymentView {
       this.#windowRequests = this.#window.requests(now);
       this.#windowTokens = this.#window.tokens(now);
     }
+    return sh;
   }
 
   /** Cooling, or half-open with its probe out: closed to traffic whatever the limits say. */
@@ -219,13 +226,11 @@ export class DeploymentState implements DeploymentView {
   }
 
   /**
-   * Why this deployment cannot take a request now, or null when it can. A pure query over the
-   * state; the usage it reads is what `refreshUsage(now)` last computed.
+   * Which limit keeps an open deployment from taking a request, or null when none does. A pure
+   * query: the usage it reads is what `refreshUsage` computed, `sh` the view it returned.
+   * (The actor asks `isClosed` first: a closed deployment is 'cooldown' whatever its limits.)
    */
-  blockedBy(now: number): Blocked | null {
-    // Half-open: while the probe is out, the deployment stays closed to other traffic.
-    if (this.isClosed(now)) return 'cooldown';
-    const sh = this.#ledger.view(now);
+  limitedBy(sh: SharedUsage | null): Exclude<Blocked, 'cooldown'> | null {
     if (sh !== null) {
       // Past the lease, a request needs a reservation; skip the round trip when it is clearly full.
       if (this.rpm !== null && this.#ledger.leaseRemaining <= 0 && this.#windowRequests + sh.leasedByOthers >= this.rpm) return 'rpm';

@@ -136,8 +136,8 @@ export class GroupActor {
     const pool = pinned !== null ? [this.#byId.get(pinned)].filter((d): d is DeploymentState => d !== undefined) : this.#states;
     for (const d of pool) {
       if (opts.exclude?.has(d.id) || (opts.allow && !opts.allow.has(d.id))) continue;
-      if (!d.isClosed(now)) d.refreshUsage(now);
-      const why = d.blockedBy(now);
+      // Half-open: while the probe is out, the deployment stays closed to other traffic.
+      const why = d.isClosed(now) ? 'cooldown' : d.limitedBy(d.refreshUsage(now));
       // A deployment named by id skips cooldown, as in LiteLLM; its limits still hold.
       if (why === 'cooldown' && pinned === null) { blockedCooldown++; continue; }
       if (why === 'rpm' || why === 'tpm') { blockedLimits++; continue; }
