@@ -28,6 +28,68 @@ export const errors = {
 
 export type ErrorCode = keyof typeof errors;
 
+/**
+ * What went wrong, in LiteLLM's exception vocabulary: `bad-request` BadRequestError (400 and
+ * other 4xx), `auth` AuthenticationError (401), `permission` PermissionDeniedError (403),
+ * `not-found` NotFoundError (404), `unprocessable` UnprocessableEntityError (422), `timeout`
+ * Timeout (408), `rate-limit` RateLimitError (429), `context-window` ContextWindowExceededError,
+ * `content-policy` ContentPolicyViolationError (both BadRequest subclasses), `server` 5xx,
+ * `connection` APIConnectionError, `no-deployments` the router's own "No deployments available".
+ */
+export type ErrorClass =
+  | 'bad-request'
+  | 'auth'
+  | 'permission'
+  | 'not-found'
+  | 'unprocessable'
+  | 'timeout'
+  | 'rate-limit'
+  | 'context-window'
+  | 'content-policy'
+  | 'server'
+  | 'connection'
+  | 'no-deployments';
+
+/**
+ * How an attempt ended, as the deployment's actor counts it. `client-aborted` and
+ * `worker-failed` never count against the deployment: the client left, or our own worker (not
+ * the upstream) could not run the call.
+ */
+export type OutcomeKind = 'ok' | 'upstream-error' | 'timeout' | 'connect-error' | 'client-aborted' | 'worker-failed';
+
+/**
+ * What went wrong below the router: the one closed set of failure codes, from the wire to the
+ * client. A worker reports one of these codes (upstream/wire.ts), the router settles the row's
+ * outcome on the deployment and judges the row's error class, and the client gets the row's
+ * catalogue error (none when the client has gone). This table is the only mapping between them.
+ */
+export const failures = {
+  /** A timeout fired (first byte, between chunks, or the total). */
+  UPSTREAM_TIMEOUT: { outcome: 'timeout', error: 'UPSTREAM_TIMEOUT', cls: 'timeout' },
+  /** The upstream could not be reached (refused, reset, DNS, TLS). */
+  UPSTREAM_CONNECT: { outcome: 'connect-error', error: 'UPSTREAM_CONNECT', cls: 'connection' },
+  /** The upstream answered something that is not the protocol (a 2xx that is not JSON, a stream cut before [DONE]); counted as a 502. */
+  UPSTREAM_PROTOCOL: { outcome: 'upstream-error', error: 'UPSTREAM_PROTOCOL', cls: 'server' },
+  /** The call was cancelled because the client went away: nobody to answer. */
+  UPSTREAM_ABORTED: { outcome: 'client-aborted', error: null, cls: null },
+  /** Our worker could not run the call (it died, or the task could not be built): not the deployment's fault. */
+  WORKER_FAILED: { outcome: 'worker-failed', error: 'INTERNAL', cls: 'server' },
+} as const satisfies Record<string, { outcome: OutcomeKind; error: ErrorCode | null; cls: ErrorClass | null }>;
+
+export type FailureCode = keyof typeof failures;
+
+/**
+ * The OpenAI error envelope's contents, as data. An error is carried in this shape from where
+ * it happens to the reply and serialised once (`envelopeJson`). `code` is the HTTP status as a
+ * string for our own errors; an upstream's own code is kept as it sent it.
+ */
+export interface ErrorEnvelope {
+  readonly message: string;
+  readonly type: string;
+  readonly param: string | null;
+  readonly code: string | number | boolean;
+}
+
 /** An error on its way to a client: code, message and (optionally) a status that overrides the catalogue's. */
 export class ProxyError extends Error {
   readonly code: ErrorCode;
@@ -61,6 +123,16 @@ export function proxyErrorBody(e: ProxyError): string {
   return errorBody(e.message, e.type, e.param, e.status);
 }
 
+/** A ProxyError's envelope, as data. */
+export function proxyEnvelope(e: ProxyError): ErrorEnvelope {
+  return { message: e.message, type: e.type, param: e.param, code: String(e.status) };
+}
+
+/** The one place an envelope becomes text. */
+export function envelopeJson(e: ErrorEnvelope): string {
+  return JSON.stringify({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
+}
+
 /** Status line text uWebSockets.js needs (`writeStatus('429 Too Many Requests')`). */
 const reasons: Record<number, string> = {
   200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
@@ -85,7 +157,7 @@ export function statusLine(status: number): string {
  * Every string taken from the upstream has the config's secrets cut out (an upstream may echo
  * the request headers, keys included); JSON text is read decoded, so an escaped key is caught.
  */
-export function upstreamErrorBody(status: number, raw: string, deploymentLabel: string, secrets: Secrets): string {
+export function upstreamError(status: number, raw: string, deploymentLabel: string, secrets: Secrets): ErrorEnvelope {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -98,24 +170,27 @@ export function upstreamErrorBody(status: number, raw: string, deploymentLabel: 
     if (err !== null && typeof err === 'object') {
       const e = err as Record<string, unknown>;
       const code = e.code === undefined || e.code === null ? String(status) : e.code;
-      return JSON.stringify({
-        error: {
-          message: typeof e.message === 'string' ? clean(e.message) : `upstream ${deploymentLabel} answered ${status}`,
-          type: typeof e.type === 'string' ? clean(e.type) : errors.UPSTREAM_ERROR.type,
-          param: typeof e.param === 'string' ? clean(e.param) : null,
-          code: typeof code === 'string' ? clean(code) : typeof code === 'number' || typeof code === 'boolean' ? code : String(status),
-        },
-      });
+      return {
+        message: typeof e.message === 'string' ? clean(e.message) : `upstream ${deploymentLabel} answered ${status}`,
+        type: typeof e.type === 'string' ? clean(e.type) : errors.UPSTREAM_ERROR.type,
+        param: typeof e.param === 'string' ? clean(e.param) : null,
+        code: typeof code === 'string' ? clean(code) : typeof code === 'number' || typeof code === 'boolean' ? code : String(status),
+      };
     }
-    if (typeof err === 'string') return errorBody(clean(err), errors.UPSTREAM_ERROR.type, null, status);
+    if (typeof err === 'string') return { message: clean(err), type: errors.UPSTREAM_ERROR.type, param: null, code: String(status) };
   }
   // Re-serialised when it has escapes, so a key written `\u0073k-...` or `sk\/...` reads as itself.
   const text = clean(parsed !== undefined && raw.includes('\\') ? JSON.stringify(parsed) : raw);
   const shown = text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
-  return errorBody(
-    `upstream ${deploymentLabel} answered ${status}${shown ? `: ${shown}` : ''}`,
-    errors.UPSTREAM_ERROR.type,
-    null,
-    status,
-  );
+  return {
+    message: `upstream ${deploymentLabel} answered ${status}${shown ? `: ${shown}` : ''}`,
+    type: errors.UPSTREAM_ERROR.type,
+    param: null,
+    code: String(status),
+  };
+}
+
+/** `upstreamError` as the JSON text a client gets. */
+export function upstreamErrorBody(status: number, raw: string, deploymentLabel: string, secrets: Secrets): string {
+  return envelopeJson(upstreamError(status, raw, deploymentLabel, secrets));
 }

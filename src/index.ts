@@ -4,7 +4,8 @@
 import os from 'node:os';
 import type { ProxyConfig } from './config/types.js';
 import { createLogger, type Logger } from './log.js';
-import { Router, type RouterOptions } from './router/router.js';
+import { Router } from './router/router.js';
+import type { RouterOptions } from './router/types.js';
 import { ProxyServer } from './server/app.js';
 import { RedisSync } from './sync/redis-sync.js';
 import { createDispatcher, type Dispatcher } from './upstream/dispatch.js';
@@ -50,7 +51,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   const router = new Router(opts.config, dispatcher, opts.router);
   let sync: RedisSync | null = null;
   if (opts.config.redis) {
-    sync = new RedisSync(opts.config.redis, router.allDeployments(), log, opts.router?.now);
+    sync = new RedisSync(opts.config.redis, router.groups(), log, opts.router?.now);
     router.attachSync(sync);
     sync.start();
   }
@@ -75,7 +76,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   }
   router.onCooldown((d, ms, why) => {
     log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`);
-    sync?.publishCooldown(d, d.cooldownUntil);
+    sync?.publishCooldown(d.id, d.cooldownUntil);
   });
   router.onAttemptFailure((label, status, message) => log.warn(`upstream ${label} failed (${status}): ${message}`));
   let stopHealth: (() => void) | null = null;

@@ -65,7 +65,7 @@ model_list:
       req.destroy();
       await upstream.waitForAbort(0, 2000);
       await eventually(() => proxy.router.inFlight() === 0, 2000, 'in-flight back to zero');
-      const d = proxy.router.resolve('g')!.deployments[0]!;
+      const d = proxy.router.snapshot().groups.g!.deployments[0]!;
       assert.equal(d.failures, 0, 'a client abort never counts against the deployment');
     });
 

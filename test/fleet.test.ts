@@ -115,7 +115,7 @@ test('an instance that dies stops counting its in-flight requests within a few s
     body: JSON.stringify({ model: 'g', messages: msg }),
     signal: client.signal,
   }).catch(() => undefined);
-  const seenByB = (): number => b!.router.resolve('g')!.deployments[0]!.remoteInFlight;
+  const seenByB = (): number => b!.router.snapshot().groups.g!.deployments[0]!.remoteInFlight;
   await eventually(() => seenByB() === 1, 2000, 'b sees a\'s request in flight');
   await a!.sync!.stop({ flush: false });
   const t0 = Date.now();

@@ -63,8 +63,8 @@ general_settings:
   health_check_interval: 300
 `);
   t.after(() => proxy.close());
-  const d = proxy.router.resolve('g')!.deployments.find((x) => x.id === 'bad-dep')!;
-  await eventually(() => d.cooldownUntil > Date.now(), 3000, 'the unhealthy deployment cooled');
+  const badUntil = (): number => proxy.router.snapshot().groups.g!.deployments.find((x) => x.id === 'bad-dep')!.cooldownUntil;
+  await eventually(() => badUntil() > Date.now(), 3000, 'the unhealthy deployment cooled');
   const probes = bad.requests.length;
   for (let i = 0; i < 10; i++) assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content: 'hi' }] })).status, 200);
   assert.equal(bad.requests.length, probes, 'no client request reached the cooled deployment');

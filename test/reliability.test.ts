@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
+import type { DeploymentSnapshot } from '../src/router/deployment-state.js';
+import type { RouterOptions } from '../src/router/types.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
@@ -18,14 +20,26 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/** One deployment's state now, read through the router's snapshot (never live actor fields). */
+function snapshotOf(proxy: RunningProxy, group: string, id?: string): DeploymentSnapshot {
+  const ds = proxy.router.snapshot().groups[group]!.deployments;
+  return id === undefined ? ds[0]! : ds.find((x) => x.id === id)!;
+}
+
+/** A clock the test moves by hand: cooldowns end when the test says, not after a real sleep. */
+function manualClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = Date.now();
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
 async function upstreams(n: number): Promise<MockUpstream[]> {
   const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
   cleanups.push(async () => { for (const u of ups) await u.close(); });
   return ups;
 }
 
-async function proxyFor(yaml: string): Promise<RunningProxy> {
-  const p = await startTestProxy(yaml);
+async function proxyFor(yaml: string, router?: RouterOptions): Promise<RunningProxy> {
+  const p = await startTestProxy(yaml, { router });
   cleanups.push(() => p.close());
   return p;
 }
@@ -229,30 +243,36 @@ describe('cooldowns', () => {
   test('a 429 cools the deployment; Retry-After sets the length; then a half-open probe, and a failed probe cools for longer', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
-    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { order: 2 }, info: { id: 'dep-b' } })}`);
+    const clock = manualClock();
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { order: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { order: 2 }, info: { id: 'dep-b' } })}`, { now: clock.now });
     assert.equal((await chat(proxy.url, 'g')).status, 200);
     assert.equal(a!.requests.length, 1);
-    const d = proxy.router.resolve('g')!.deployments.find((x) => x.id === 'dep-a')!;
-    const coolMs = d.cooldownUntil - Date.now();
-    assert.ok(coolMs > 500 && coolMs <= 1000, `cooldown from Retry-After, got ${coolMs} ms`);
+    const coolMs = snapshotOf(proxy, 'g', 'dep-a').cooldownUntil - clock.now();
+    assert.equal(coolMs, 1000, 'cooldown from Retry-After');
+    clock.advance(999);
     for (let i = 0; i < 5; i++) assert.equal((await chat(proxy.url, 'g')).status, 200);
-    assert.equal(a!.requests.length, 1, 'no traffic while cooling');
-    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(a!.requests.length, 1, 'no traffic while cooling, up to its last millisecond');
+    clock.advance(1);
     // The cooldown is over: one probe goes to A; it fails again, so A cools for longer than before.
     assert.equal((await chat(proxy.url, 'g')).status, 200);
     assert.equal(a!.requests.length, 2, 'exactly one probe');
-    assert.ok(d.cooldownUntil - Date.now() > 1000, 'a failed probe cools for longer');
+    assert.ok(snapshotOf(proxy, 'g', 'dep-a').cooldownUntil - clock.now() > 1000, 'a failed probe cools for longer');
+    for (let i = 0; i < 3; i++) assert.equal((await chat(proxy.url, 'g')).status, 200);
+    assert.equal(a!.requests.length, 2, 'cooling again after the failed probe');
     a!.setBehavior({ kind: 'ok' });
   });
 
   test('a successful half-open probe restores full traffic', async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
-    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { weight: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { weight: 1 }, info: { id: 'dep-b' } })}`);
+    const clock = manualClock();
+    const proxy = await proxyFor(`model_list:${deployment('g', a!, { params: { weight: 1 }, info: { id: 'dep-a' } })}${deployment('g', b!, { params: { weight: 1 }, info: { id: 'dep-b' } })}`, { now: clock.now });
     while (a!.requests.length === 0) await chat(proxy.url, 'g');
+    assert.ok(snapshotOf(proxy, 'g', 'dep-a').cooldownUntil > clock.now(), 'A cooled');
     a!.setBehavior({ kind: 'ok' });
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1100);
     for (let i = 0; i < 40; i++) await chat(proxy.url, 'g');
+    assert.equal(snapshotOf(proxy, 'g', 'dep-a').halfOpen, false, 'the probe closed the circuit');
     assert.ok(a!.requests.length > 10, `A is back in rotation (${a!.requests.length})`);
   });
 
@@ -277,9 +297,8 @@ router_settings:
   num_retries: 0
   cooldown_time: 30
 `);
-    const d = proxy.router.resolve('g')!.deployments.find((x) => x.id === 'dep-a')!;
-    while (d.cooldownUntil === 0 && a!.requests.length < 50) await chat(proxy.url, 'g');
-    assert.ok(d.cooldownUntil > Date.now() + 20_000, 'cooled for cooldown_time');
+    while (snapshotOf(proxy, 'g', 'dep-a').cooldownUntil === 0 && a!.requests.length < 50) await chat(proxy.url, 'g');
+    assert.ok(snapshotOf(proxy, 'g', 'dep-a').cooldownUntil > Date.now() + 20_000, 'cooled for cooldown_time');
     assert.ok(a!.requests.length >= 5, `not before 5 requests (${a!.requests.length})`);
   });
 
@@ -389,9 +408,8 @@ describe('streams fail over before the first byte only', () => {
     assert.ok(!r.text.includes('[DONE]'));
     assert.match(r.text.split('\n\n').filter(Boolean).at(-1)!, /^data: \{"error"/);
     assert.equal(b!.requests.length, 0, 'no failover after the first byte');
-    const d = proxy.router.resolve('g')!.deployments.find((x) => x.id === 'dep-a')!;
-    await eventually(() => d.failures === 1, 2000, 'the failure counted');
-    assert.equal(proxy.router.inFlight(), 0);
+    await eventually(() => snapshotOf(proxy, 'g', 'dep-a').failures === 1, 2000, 'the failure counted');
+    assert.equal(proxy.router.snapshot().inFlight, 0);
   });
 
   test('a client that leaves a failing-over stream cancels it; in-flight returns to zero', async () => {
@@ -405,7 +423,7 @@ describe('streams fail over before the first byte only', () => {
     req.on('response', (res) => res.once('data', () => req.destroy()));
     await a!.waitForAbort(0, 2000);
     await eventually(() => proxy.router.inFlight() === 0, 1000, 'in-flight back to zero');
-    assert.equal(proxy.router.resolve('g')!.deployments[0]!.failures, 0);
+    assert.equal(snapshotOf(proxy, 'g').failures, 0);
   });
 });
 

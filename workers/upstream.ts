@@ -131,7 +131,7 @@ function toWireError(err: unknown, reason: unknown, label: string, defaultPhase:
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : 'UNKNOWN';
   const msg = typeof e.cause?.message === 'string' ? e.cause.message : typeof e.message === 'string' ? e.message : String(err);
   if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') {
-    return { code: 'INTERNAL', message: `cannot call upstream ${label}: ${msg}` };
+    return { code: 'WORKER_FAILED', message: `cannot call upstream ${label}: ${msg}` };
   }
   return { code: 'UPSTREAM_CONNECT', message: `cannot reach upstream ${label}: ${code}${msg && !msg.includes(code) ? ` (${msg})` : ''}` };
 }
@@ -191,7 +191,7 @@ export async function call(task: CallTask): Promise<CallResult> {
       clearTimeout(timer);
     }
   } catch (err) {
-    if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'INTERNAL', message: 'request body is not valid JSON' } };
+    if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'WORKER_FAILED', message: 'request body is not valid JSON' } };
     return { ok: false, status: 0, error: toWireError(err, cancel.reason, task.label, 'total') };
   } finally {
     inflight.delete(task.id);
@@ -359,7 +359,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     return true;
   } catch (err) {
     if (err instanceof SyntaxError) {
-      post({ t: 'error', error: { code: 'INTERNAL', message: 'request body is not valid JSON' } });
+      post({ t: 'error', error: { code: 'WORKER_FAILED', message: 'request body is not valid JSON' } });
     } else {
       const e = toWireError(err, controller.signal.aborted ? controller.signal.reason : null, task.label, 'first-byte');
       if (e.code !== 'UPSTREAM_ABORTED') post({ t: 'error', error: e });

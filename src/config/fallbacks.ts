@@ -30,15 +30,15 @@ export interface ParsedFallbacks {
 }
 
 /** Paths as the config loader writes them (`a.b[0].c`), so problems point at YAML lines. */
-function at(path: string, i: number): string {
+export function at(path: string, i: number): string {
   return `${path}[${i}]`;
 }
 
-function key(path: string, k: string): string {
+export function key(path: string, k: string): string {
   return path === '' ? k : `${path}.${k}`;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -109,7 +109,7 @@ export function parseFallbacks(value: unknown, path: string): ParsedFallbacks {
 }
 
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (v === undefined || v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

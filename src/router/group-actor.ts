@@ -1,311 +1,34 @@
 /**
- * One actor per model group: the only writer of its deployments' state. Every change is a
- * synchronous method call on the main thread (`acquire`, `Lease.done`), never split by an
- * await, so there is no interleaving to reason about.
+ * One actor per model group: the only writer of its deployments' state. DeploymentState keeps
+ * its fields private and hands the rest of the code a read-only DeploymentView; every change
+ * is a synchronous method call on this actor on the main thread (`acquire`, `admit`,
+ * `Lease.done` → `settle`, the sync methods `drainForSync`/`applySync`/`restoreUnflushed`/
+ * `dropLeases`, `applyRemoteCooldown`, `coolFromHealthCheck`), never split by an await, so
+ * there is no interleaving to reason about. Tests and logs read `snapshot()`.
  *
  * Eligibility is decided here, once, before the picker runs: cooldown, rpm/tpm windows,
  * concurrency caps, an explicit deployment, and the priority tier (`order`). Pickers only rank.
  */
-import type { DeploymentConfig } from '../config/types.js';
-import type { Endpoint, UpstreamTarget } from '../providers/index.js';
-import type { Usage } from '../upstream/wire.js';
-import { classifyFailure, cooldownMs, nextCooldownAfterProbeFailure, resolveCooldownTime, type AllowedFailsPolicy } from './policy.js';
-import { updatePeakEwma } from './strategies/peak-ewma.js';
-import type { Candidate, PickContext, Picker } from './strategies/types.js';
-import { UsageWindow } from './usage-window.js';
+import { DeploymentState, type DeploymentSnapshot, type DeploymentView, type SyncDelta } from './deployment-state.js';
+import { classifyFailure } from './policy/classify.js';
+import { cooldownMs, nextCooldownAfterProbeFailure, resolveCooldownTime, type AllowedFailsPolicy } from './policy/cooldowns.js';
+import type { PickContext, Picker } from './strategies/types.js';
+import type { SharedView } from './sync-ledger.js';
+import type { Outcome } from './types.js';
 
-/** How an attempt ended. A closed union: every path through a lease ends in exactly one. */
-export type Outcome =
-  | { readonly kind: 'ok'; readonly latencyMs: number; readonly usage: Usage | null; readonly ttftMs?: number }
-  | { readonly kind: 'upstream-error'; readonly status: number; readonly retryAfterMs: number | null }
-  | { readonly kind: 'timeout'; readonly phase: 'first-byte' | 'between-chunks' | 'total' }
-  | { readonly kind: 'connect-error'; readonly message: string }
-  /** Never counts against the deployment. */
-  | { readonly kind: 'client-aborted' };
+export type { Outcome } from './types.js';
+export { DeploymentState, type DeploymentSnapshot, type DeploymentView, type SyncDelta } from './deployment-state.js';
 
-/** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
-const LATENCY_SAMPLES = 10;
-/** A shared view older than this is not trusted (Redis is gone): local rules take over. */
-const SHARED_STALE_MS = 1500;
-/** LiteLLM appends a 1000 s sample when a deployment times out, so it drops to the back. */
-const TIMEOUT_PENALTY_S = 1000;
-
-export class DeploymentState implements Candidate {
-  readonly cfg: DeploymentConfig;
-  readonly id: string;
-  readonly weight: number | null;
-  readonly rpm: number | null;
-  readonly tpm: number | null;
-  /** Priority tier; deployments without `order` come after every ordered tier. */
-  readonly order: number;
-  /** Concurrency cap (`max_parallel_requests`, else the router default); null = none. */
-  readonly maxParallel: number | null;
-  readonly costPerToken: number;
-  /** Upstream URL and headers per endpoint; null for mock deployments. */
-  readonly targets: Readonly<Record<Endpoint, UpstreamTarget>> | null;
-  /** `x-litellm-model-id`, `x-litellm-model-api-base` as flat header pairs, computed once. */
-  readonly responseHeaders: readonly string[];
-  /** Label for messages and logs: never contains a key. */
-  readonly label: string;
-  readonly window = new UsageWindow();
-
-  /** Requests in flight from this instance: what leases count and shutdown waits for. */
-  localInFlight = 0;
-  /** Requests in flight to this deployment from other live instances (from the last sync). */
-  remoteInFlight = 0;
-  successes = 0;
-  failures = 0;
-  /** Epoch ms until which the deployment is cooling down (0 = not cooling). */
-  cooldownUntil = 0;
-  /** Length of the last cooldown, ms; a failed half-open probe cools for longer than this. */
-  lastCooldownMs = 0;
-  /** After a cooldown ends, one probe request tests the deployment before full traffic returns. */
-  halfOpen = false;
-  probeInFlight = false;
-  /** LiteLLM's per-deployment success/failure counters: a 60 s window fixed from its first event. */
-  statsSince = 0;
-  statsSuccesses = 0;
-  statsFailures = 0;
-  /** LiteLLM's `failed_calls` for allowed_fails (its window is the cooldown time, fixed from the first failure). */
-  failedCalls = 0;
-  failedCallsUntil = 0;
-  // Candidate fields the actor refreshes before each pick.
-  windowRequests = 0;
-  windowTokens = 0;
-  latencyScore: number | null = null;
-  ttftScore: number | null = null;
-  latencyUpdatedAt: number | null = null;
-  ewmaMs: number | null = null;
-  ewmaUpdatedAt: number | null = null;
-  /** Requests this instance may still admit before its next sync without asking Redis (its lease). */
-  leaseRemaining = 0;
-  /** The cluster view from the last sync; null without Redis. */
-  #shared: { at: number; requests: number; tokens: number; leasedByOthers: number } | null = null;
-  #syncAttached = false;
-  /** `leaseRemaining` when the current sync round was sent (its carry). */
-  #carryAtDrain = 0;
-  /** Usage not yet flushed to Redis, by epoch second. */
-  #pending = new Map<number, { requests: number; tokens: number }>();
-  #pendingRequests = 0;
-  #pendingTokens = 0;
-  /** Requests reserved in Redis one by one since the last sync (already counted there). */
-  #reservedSinceSync = 0;
-  readonly #latency: number[] = [];
-  readonly #ttft: number[] = [];
-
-  constructor(
-    cfg: DeploymentConfig,
-    targets: Readonly<Record<Endpoint, UpstreamTarget>> | null,
-    opts: { costPerToken: number; defaultMaxParallel: number | null },
-  ) {
-    this.cfg = cfg;
-    this.id = cfg.id;
-    this.weight = cfg.weight;
-    this.rpm = cfg.rpm;
-    this.tpm = cfg.tpm;
-    this.order = cfg.order ?? Number.POSITIVE_INFINITY;
-    this.maxParallel = cfg.maxParallelRequests ?? opts.defaultMaxParallel;
-    this.costPerToken = opts.costPerToken;
-    this.targets = targets;
-    const apiBase = cfg.apiBase === null ? '' : cfg.apiBase.split('?')[0]!;
-    this.responseHeaders = apiBase === ''
-      ? ['x-litellm-model-id', cfg.id]
-      : ['x-litellm-model-id', cfg.id, 'x-litellm-model-api-base', apiBase];
-    this.label = `${cfg.group}/${cfg.id.length > 16 ? cfg.id.slice(0, 12) : cfg.id}`;
-  }
-
-  /** What pickers rank on: requests in flight across the cluster (local alone without Redis). */
-  get inFlight(): number {
-    return this.localInFlight + this.remoteInFlight;
-  }
-
-  /** The shared view when it is fresh enough to trust (see RedisSync); null means local rules apply. */
-  #sharedView(now: number): { requests: number; tokens: number; leasedByOthers: number } | null {
-    const sh = this.#shared;
-    return sh !== null && now - sh.at < SHARED_STALE_MS ? sh : null;
-  }
-
-  /** Why this deployment cannot take a request now, or null when it can. */
-  blockedBy(now: number): 'cooldown' | 'rpm' | 'tpm' | 'parallel' | null {
-    if (this.cooldownUntil > now) return 'cooldown';
-    // Half-open: while the probe is out, the deployment stays closed to other traffic.
-    if (this.halfOpen && this.probeInFlight) return 'cooldown';
-    const sh = this.#sharedView(now);
-    if (sh !== null) {
-      this.windowRequests = sh.requests + this.#pendingRequests + this.#reservedSinceSync;
-      this.windowTokens = sh.tokens + this.#pendingTokens;
-      // Past the lease, a request needs a reservation; skip the round trip when it is clearly full.
-      if (this.rpm !== null && this.leaseRemaining <= 0 && this.windowRequests + sh.leasedByOthers >= this.rpm) return 'rpm';
-    } else {
-      this.windowRequests = this.window.requests(now);
-      this.windowTokens = this.window.tokens(now);
-      if (this.rpm !== null && this.windowRequests >= this.rpm) return 'rpm';
-    }
-    if (this.tpm !== null && this.windowTokens >= this.tpm) return 'tpm';
-    if (this.maxParallel !== null && this.localInFlight >= this.maxParallel) return 'parallel';
-    return null;
-  }
-
-  /** True when admitting a request needs an atomic reservation in Redis first (its lease is spent). */
-  needsReservation(now: number): boolean {
-    return this.rpm !== null && this.leaseRemaining <= 0 && this.#sharedView(now) !== null;
-  }
-
-  /** Counts one admitted request. `reserved`: already counted in Redis by a reservation. */
-  admit(now: number, reserved: boolean): void {
-    this.localInFlight++;
-    this.window.add(now, 1, 0);
-    this.windowRequests++;
-    if (!this.#syncAttached) return;
-    if (reserved) {
-      this.#reservedSinceSync++;
-      return;
-    }
-    if (this.leaseRemaining > 0) this.leaseRemaining--;
-    this.#addPending(now, 1, 0);
-  }
-
-  attachSync(): void {
-    this.#syncAttached = true;
-  }
-
-  #addPending(now: number, requests: number, tokens: number): void {
-    const s = Math.floor(now / 1000);
-    const p = this.#pending.get(s);
-    if (p) {
-      p.requests += requests;
-      p.tokens += tokens;
-    } else {
-      this.#pending.set(s, { requests, tokens });
-    }
-    this.#pendingRequests += requests;
-    this.#pendingTokens += tokens;
-  }
-
-  /** Takes the unflushed usage for a sync round (dropping seconds already out of every window). */
-  drainPending(now: number): Array<{ second: number; requests: number; tokens: number }> {
-    this.#carryAtDrain = this.leaseRemaining;
-    const oldest = Math.floor(now / 1000) - 60;
-    const out: Array<{ second: number; requests: number; tokens: number }> = [];
-    for (const [second, p] of this.#pending) if (second >= oldest) out.push({ second, ...p });
-    this.#pending = new Map();
-    this.#pendingRequests = 0;
-    this.#pendingTokens = 0;
-    return out;
-  }
-
-  /** Puts back usage a failed sync round did not flush. */
-  restorePending(items: ReadonlyArray<{ second: number; requests: number; tokens: number }>): void {
-    for (const p of items) {
-      const cur = this.#pending.get(p.second);
-      if (cur) {
-        cur.requests += p.requests;
-        cur.tokens += p.tokens;
-      } else {
-        this.#pending.set(p.second, { requests: p.requests, tokens: p.tokens });
-      }
-      this.#pendingRequests += p.requests;
-      this.#pendingTokens += p.tokens;
-    }
-  }
-
-  /** Applies a sync round's cluster view. `lease` is the new grant (−1 when the deployment has no rpm). */
-  applyShared(at: number, v: { requests: number; tokens: number; remoteInFlight: number; lease: number; leasedByOthers: number }): void {
-    this.#shared = { at, requests: v.requests, tokens: v.tokens, leasedByOthers: v.leasedByOthers };
-    this.remoteInFlight = v.remoteInFlight;
-    // The new share covers what was spent from the carry while the reply travelled.
-    if (v.lease >= 0) {
-      const spentInFlight = Math.max(0, this.#carryAtDrain - this.leaseRemaining);
-      this.leaseRemaining = Math.max(0, v.lease - spentInFlight);
-    }
-    this.#reservedSinceSync = 0;
-  }
-
-  /** Redis may have lost every lease (a restart keeps nothing): ours is void until the next grant. */
-  dropLease(): void {
-    this.leaseRemaining = 0;
-    this.#carryAtDrain = 0;
-  }
-
-  /** A cooldown another instance started (published, or read on reconnect). */
-  applyRemoteCooldown(now: number, untilMs: number): void {
-    if (untilMs <= now || untilMs <= this.cooldownUntil) return;
-    this.cooldownUntil = untilMs;
-    this.lastCooldownMs = untilMs - now;
-    this.halfOpen = true;
-    this.probeInFlight = false;
-  }
-
-  /** Milliseconds until this deployment's rpm/tpm window frees capacity. */
-  msUntilCapacity(now: number): number {
-    let ms = 0;
-    if (this.rpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.rpm, now, 'requests'));
-    if (this.tpm !== null) ms = Math.max(ms, this.window.msUntilBelow(this.tpm, now, 'tokens'));
-    return ms;
-  }
-
-  /** Counts an event in the fixed 60 s window LiteLLM's failure-rate rule reads. */
-  countOutcome(now: number, failed: boolean): void {
-    if (now - this.statsSince >= 60_000) {
-      this.statsSince = now;
-      this.statsSuccesses = 0;
-      this.statsFailures = 0;
-    }
-    if (failed) this.statsFailures++;
-    else this.statsSuccesses++;
-  }
-
-  /** Starts (or extends) a cooldown; what happens after it is a half-open probe. */
-  coolDown(now: number, ms: number): void {
-    this.cooldownUntil = Math.max(this.cooldownUntil, now + ms);
-    this.lastCooldownMs = ms;
-    this.halfOpen = true;
-    this.probeInFlight = false;
-  }
-
-  recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
-    this.successes++;
-    const tokens = usage?.completionTokens ?? 0;
-    // LiteLLM ranks by seconds per output token (raw seconds when no tokens were reported).
-    pushSample(this.#latency, tokens > 0 ? latencyMs / 1000 / tokens : latencyMs / 1000);
-    this.latencyScore = mean(this.#latency);
-    if (ttftMs !== undefined) {
-      pushSample(this.#ttft, tokens > 0 ? ttftMs / 1000 / tokens : ttftMs / 1000);
-      this.ttftScore = mean(this.#ttft);
-    }
-    this.latencyUpdatedAt = now;
-    this.ewmaMs = updatePeakEwma(this.ewmaMs, this.ewmaUpdatedAt, latencyMs, now);
-    this.ewmaUpdatedAt = now;
-    if (usage) {
-      this.window.add(now, 0, usage.totalTokens);
-      if (this.#syncAttached) this.#addPending(now, 0, usage.totalTokens);
-    }
-  }
-
-  recordTimeout(now: number, elapsedMs: number): void {
-    pushSample(this.#latency, TIMEOUT_PENALTY_S);
-    this.latencyScore = mean(this.#latency);
-    this.latencyUpdatedAt = now;
-    this.ewmaMs = updatePeakEwma(this.ewmaMs, this.ewmaUpdatedAt, Math.max(elapsedMs, (this.ewmaMs ?? 0) * 2), now);
-    this.ewmaUpdatedAt = now;
-  }
-}
-
-/** Keeps the newest samples (LiteLLM keeps the oldest 9 once full, which freezes the average). */
-function pushSample(samples: number[], v: number): void {
-  if (samples.length >= LATENCY_SAMPLES) samples.shift();
-  samples.push(v);
-}
-
-function mean(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
+/** A group's state at one moment: plain data, safe to keep and compare. */
+export interface GroupSnapshot {
+  readonly name: string;
+  readonly inFlight: number;
+  readonly deployments: readonly DeploymentSnapshot[];
 }
 
 /** A counted request on one deployment. `done` settles it exactly once; later calls are no-ops. */
 export class Lease {
-  readonly deployment: DeploymentState;
+  readonly #state: DeploymentState;
   readonly startedAt: number;
   /** The request's `cooldown_time`, when it gave one. */
   readonly cooldownTimeMs: number | null;
@@ -313,16 +36,21 @@ export class Lease {
 
   constructor(actor: GroupActor, deployment: DeploymentState, now: number, cooldownTimeMs: number | null) {
     this.#actor = actor;
-    this.deployment = deployment;
+    this.#state = deployment;
     this.startedAt = now;
     this.cooldownTimeMs = cooldownTimeMs;
+  }
+
+  /** The leased deployment, read-only. */
+  get deployment(): DeploymentView {
+    return this.#state;
   }
 
   done(outcome: Outcome, now: number): void {
     const actor = this.#actor;
     if (actor === null) return;
     this.#actor = null;
-    actor.settle(this.deployment, outcome, now, this.startedAt, this.cooldownTimeMs);
+    actor.settle(this.#state, outcome, now, this.startedAt, this.cooldownTimeMs);
   }
 }
 
@@ -361,7 +89,7 @@ export interface ActorOptions {
   readonly maxQueue: number;
   readonly cooldown: CooldownSettings;
   /** Told when a deployment starts cooling (logs now; Redis publishes it later). */
-  readonly onCooldown?: (d: DeploymentState, ms: number, why: string) => void;
+  readonly onCooldown?: (d: DeploymentView, ms: number, why: string) => void;
 }
 
 const defaultActorOptions: ActorOptions = {
@@ -371,7 +99,9 @@ const defaultActorOptions: ActorOptions = {
 
 export class GroupActor {
   readonly name: string;
-  readonly deployments: readonly DeploymentState[];
+  /** The group's deployments, read-only (changes go through this actor's methods). */
+  readonly deployments: readonly DeploymentView[];
+  readonly #states: readonly DeploymentState[];
   readonly #byId: ReadonlyMap<string, DeploymentState>;
   readonly #pick: Picker;
   readonly #opts: ActorOptions;
@@ -383,6 +113,7 @@ export class GroupActor {
   constructor(name: string, deployments: readonly DeploymentState[], pick: Picker, opts: ActorOptions = defaultActorOptions) {
     this.name = name;
     this.deployments = deployments;
+    this.#states = deployments;
     this.#byId = new Map(deployments.map((d) => [d.id, d]));
     this.hasLimits = deployments.some((d) => d.rpm !== null || d.tpm !== null);
     this.#pick = pick;
@@ -393,7 +124,7 @@ export class GroupActor {
   readonly hasLimits: boolean;
 
   /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
-  acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentState } {
+  acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentView } {
     const now = ctx.now;
     const eligible = this.#eligible;
     eligible.length = 0;
@@ -402,10 +133,11 @@ export class GroupActor {
     let blockedLimits = 0;
     let blockedParallel = 0;
     const pinned = opts.deploymentId ?? null;
-    const pool = pinned !== null ? [this.#byId.get(pinned)].filter((d): d is DeploymentState => d !== undefined) : this.deployments;
+    const pool = pinned !== null ? [this.#byId.get(pinned)].filter((d): d is DeploymentState => d !== undefined) : this.#states;
     for (const d of pool) {
       if (opts.exclude?.has(d.id) || (opts.allow && !opts.allow.has(d.id))) continue;
-      const why = d.blockedBy(now);
+      // Half-open: while the probe is out, the deployment stays closed to other traffic.
+      const why = d.isClosed(now) ? 'cooldown' : d.limitedBy(d.refreshUsage(now));
       // A deployment named by id skips cooldown, as in LiteLLM; its limits still hold.
       if (why === 'cooldown' && pinned === null) { blockedCooldown++; continue; }
       if (why === 'rpm' || why === 'tpm') { blockedLimits++; continue; }
@@ -424,13 +156,16 @@ export class GroupActor {
     eligible.length = 0;
     if (d === null) return { reason: 'none', retryAfterMs: 1000, cooling: [] };
     if (d.needsReservation(now)) return { reserve: d };
-    return this.admit(d, now, false, opts);
+    return this.#admit(d, now, false, opts);
   }
 
-  /** Counts the request on `d` and hands out its lease (after a reservation, `reserved` is true). */
-  admit(d: DeploymentState, now: number, reserved: boolean, opts: AcquireOptions = {}): Lease {
+  /** Counts the request on `d` after a reservation was answered (`reserved`: Redis counted it) and hands out its lease. */
+  admit(d: DeploymentView, now: number, reserved: boolean, opts: AcquireOptions = {}): Lease {
+    return this.#admit(this.#byId.get(d.id)!, now, reserved, opts);
+  }
+
+  #admit(d: DeploymentState, now: number, reserved: boolean, opts: AcquireOptions): Lease {
     d.admit(now, reserved);
-    if (d.halfOpen && d.cooldownUntil <= now) d.probeInFlight = true;
     return new Lease(this, d, now, opts.cooldownTimeMs ?? null);
   }
 
@@ -470,23 +205,18 @@ export class GroupActor {
 
   /** Called once per lease, by `Lease.done`. Health bookkeeping happens here, synchronously. */
   settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number, requestCooldownMs: number | null = null): void {
-    d.localInFlight--;
-    const probe = d.halfOpen && d.probeInFlight;
-    if (probe) d.probeInFlight = false;
+    const probe = d.release();
     switch (outcome.kind) {
       case 'ok':
         d.recordSuccess(now, outcome.latencyMs, outcome.usage, outcome.ttftMs);
         d.countOutcome(now, false);
-        if (probe) {
-          d.halfOpen = false;
-          d.lastCooldownMs = 0;
-        }
+        if (probe) d.closeCircuit();
         break;
       case 'client-aborted':
+      case 'worker-failed':
         // Never counts against the deployment; a probe that was cut short gets another go.
         break;
       default: {
-        d.failures++;
         if (outcome.kind === 'timeout') d.recordTimeout(now, now - startedAt);
         d.countOutcome(now, true);
         this.#maybeCoolDown(d, outcome, now, probe, requestCooldownMs);
@@ -497,21 +227,18 @@ export class GroupActor {
     w?.();
   }
 
-  #maybeCoolDown(d: DeploymentState, outcome: Exclude<Outcome, { kind: 'ok' | 'client-aborted' }>, now: number, probe: boolean, requestCooldownMs: number | null): void {
+  #maybeCoolDown(d: DeploymentState, outcome: Exclude<Outcome, { kind: 'ok' | 'client-aborted' | 'worker-failed' }>, now: number, probe: boolean, requestCooldownMs: number | null): void {
     const c = this.#opts.cooldown;
     const { ms: base, explicit } = resolveCooldownTime({ requestMs: requestCooldownMs, deploymentMs: d.cfg.cooldownTimeMs ?? null, routerMs: c.cooldownTimeMs });
     const status = outcome.kind === 'upstream-error' ? outcome.status : outcome.kind === 'timeout' ? 408 : null;
     const cls = classifyFailure({ status, kind: outcome.kind });
     const retryAfterMs = outcome.kind === 'upstream-error' ? outcome.retryAfterMs : null;
-    if (now >= d.failedCallsUntil) {
-      d.failedCalls = 0;
-      d.failedCallsUntil = now + base;
-    }
+    d.recordFailure(now, base);
     const decision = cooldownMs({
       cls,
       status,
       groupSize: this.deployments.length,
-      stats: { successes: d.statsSuccesses, failures: d.statsFailures },
+      stats: d.stats,
       allowedFails: c.allowedFails,
       allowedFailsPolicy: c.allowedFailsPolicy,
       failedCallsInWindow: d.failedCalls,
@@ -521,7 +248,7 @@ export class GroupActor {
       disabled: c.disabled,
       wildcard: d.cfg.group.includes('*'),
     });
-    if (decision.countFailedCall) d.failedCalls++;
+    if (decision.countFailedCall) d.countFailedCall();
     let ms = decision.coolMs;
     // A failed half-open probe cools for longer than last time (capped), whatever the rule said.
     if (probe && base > 0 && !c.disabled && cls !== 'connection') ms = Math.max(ms, nextCooldownAfterProbeFailure(d.lastCooldownMs, base));
@@ -529,6 +256,67 @@ export class GroupActor {
       d.coolDown(now, ms);
       this.#opts.onCooldown?.(d, ms, probe ? 'half-open probe failed' : `${cls}${status !== null ? ` (${status})` : ''}`);
     }
+  }
+
+  /** The deployment with this id, or undefined. */
+  deployment(id: string): DeploymentView | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** With Redis unreachable, whether `d`'s own window still has room under its rpm. */
+  underLocalRpm(d: DeploymentView, now: number): boolean {
+    return this.#byId.get(d.id)!.localRequests(now) < (d.rpm ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** A failed background health check: cools the deployment like a failure would, and says so. */
+  coolFromHealthCheck(id: string, now: number, ms: number): void {
+    const d = this.#byId.get(id);
+    if (d === undefined) return;
+    d.coolDown(now, ms);
+    this.#opts.onCooldown?.(d, ms, 'background health check failed');
+  }
+
+  // --- the sync port's side: what RedisSync calls, each a synchronous change -------------------
+
+  /** From now on admitted usage is kept for the sync rounds. */
+  attachSync(): void {
+    for (const d of this.#states) d.attachSync();
+  }
+
+  /** Outbound half of a sync round: each deployment's unflushed usage and local in-flight count, in `deployments` order. */
+  drainForSync(now: number): SyncDelta[] {
+    return this.#states.map((d) => d.drainForSync(now));
+  }
+
+  /** The round's answer, one view per deployment in `deployments` order, applied with no await between them. */
+  applySync(at: number, views: readonly SharedView[]): void {
+    for (let i = 0; i < this.#states.length; i++) this.#states[i]!.applySync(at, views[i]!);
+  }
+
+  /** A round failed: its usage goes back to be flushed next time, and the leases are void. */
+  restoreUnflushed(deltas: readonly SyncDelta[]): void {
+    for (let i = 0; i < this.#states.length; i++) {
+      this.#states[i]!.restorePending(deltas[i]!.pending);
+      this.#states[i]!.dropLease();
+    }
+  }
+
+  /** Redis is gone (or restarted): every lease is void until the next grant. */
+  dropLeases(): void {
+    for (const d of this.#states) d.dropLease();
+  }
+
+  /** A cooldown another instance published (or one read on reconnect); false when the id is not ours. */
+  applyRemoteCooldown(id: string, now: number, untilMs: number): boolean {
+    const d = this.#byId.get(id);
+    if (d === undefined) return false;
+    d.applyRemoteCooldown(now, untilMs);
+    return true;
+  }
+
+  /** The group's state now, as plain data. */
+  snapshot(): GroupSnapshot {
+    return { name: this.name, inFlight: this.inFlight(), deployments: this.#states.map((d) => d.snapshot()) };
   }
 
   /** Deployments not cooling down right now (LiteLLM's "healthy" count for retry decisions). */
@@ -541,7 +329,7 @@ export class GroupActor {
   /** Requests in flight across the group (tests use it to prove leases return to zero). */
   inFlight(): number {
     let n = 0;
-    for (const d of this.deployments) n += d.localInFlight;
+    for (const d of this.#states) n += d.localInFlight;
     return n;
   }
 
@@ -553,9 +341,9 @@ export class GroupActor {
     let usedTok = 0;
     let anyRpm = false;
     let anyTpm = false;
-    for (const d of this.deployments) {
-      if (d.rpm !== null) { anyRpm = true; rpm += d.rpm; usedReq += d.window.requests(now); }
-      if (d.tpm !== null) { anyTpm = true; tpm += d.tpm; usedTok += d.window.tokens(now); }
+    for (const d of this.#states) {
+      if (d.rpm !== null) { anyRpm = true; rpm += d.rpm; usedReq += d.localRequests(now); }
+      if (d.tpm !== null) { anyTpm = true; tpm += d.tpm; usedTok += d.localTokens(now); }
     }
     const h: string[] = [];
     if (anyRpm) h.push('x-ratelimit-limit-requests', String(rpm), 'x-ratelimit-remaining-requests', String(Math.max(0, rpm - usedReq)));

@@ -5,27 +5,27 @@
  * is available), backoff only when no other healthy deployment exists. Across groups:
  * fallbacks by error kind (context window, content policy, general), chains A→B→C with each
  * group running its own retries, cycles cut by a visited set, depth bounded by
- * max_fallbacks. Every decision is a pure function in policy.ts; this file does the I/O.
+ * max_fallbacks. The rules (retry or not, how long to wait, which fallback) are pure functions
+ * in policy/; this file holds the request's state (attempts, depth, visited groups), runs the
+ * attempts and sleeps between them. It sees the router only through a PlanEnv.
  * When everything fails the client gets the first error's status with every attempt's cause.
  */
-import { ProxyError, proxyErrorBody } from '../errors.js';
-import type { Outcome } from './group-actor.js';
-import {
-  backoffMs,
-  classifyFailure,
-  contentFilterTriggersFallback,
-  effectiveRetries,
-  fallbackTargets,
-  parseRequestFallbacks,
-  resolveNumRetries,
-  retriesFromPolicy,
-  shouldRetry,
-  type ErrorClass,
-  type FallbackEntry,
-  type FallbackMap,
-} from './policy.js';
+import type { ReliabilitySettings } from '../config/types.js';
+import { envelopeJson, ProxyError, proxyEnvelope, proxyErrorBody } from '../errors.js';
+import type { ErrorClass } from './policy/classify.js';
+import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackMap } from './policy/fallbacks.js';
+import { backoffMs, effectiveRetries, resolveNumRetries, retriesFromPolicy, shouldRetry } from './policy/retries.js';
 import { readRequestLimits, type RequestLimits } from './request-limits.js';
-import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext, Router } from './router.js';
+import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext } from './types.js';
+
+/** What a plan may read: settings and counts, never the router itself (that import made a circle). */
+export interface PlanEnv {
+  readonly reliability: ReliabilitySettings;
+  /** A group's size and how many of its deployments are not cooling. */
+  readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number };
+  /** The router's injected randomness (backoff jitter). */
+  readonly random: () => number;
+}
 
 /** What one group's run ended with. */
 type GroupResult =
@@ -58,11 +58,11 @@ const noSwitches: MockSwitches = { fallbacks: false, contextFallbacks: false, co
 /** A failure made up by a mock switch: no deployment was chosen, so nothing is counted or cooled. */
 function mockedFailure(group: string, cls: ErrorClass, status: number, message: string, health = { size: 0, healthy: 0 }): AttemptFailure {
   const e = new ProxyError(status === 429 ? 'NO_DEPLOYMENTS' : status >= 500 ? 'UPSTREAM_ERROR' : 'INVALID_REQUEST', message, { status, type: status === 429 ? 'throttling_error' : undefined });
-  return { cls, status, message, body: proxyErrorBody(e), headers: [], retryAfterMs: null, label: `${group} (mock)`, group, healthy: health.healthy, groupSize: health.size };
+  return { cls, status, error: proxyEnvelope(e), headers: [], retryAfterMs: null, label: `${group} (mock)`, group, healthy: health.healthy, groupSize: health.size };
 }
 
 export class RequestPlan {
-  readonly #router: Router;
+  readonly #env: PlanEnv;
   readonly #req: ApiRequest;
   readonly #ctx: RequestContext;
   readonly #attempt: Attempt;
@@ -78,13 +78,13 @@ export class RequestPlan {
   /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
   readonly #bodyProblems: readonly string[];
 
-  constructor(router: Router, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
-    this.#router = router;
+  constructor(env: PlanEnv, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
+    this.#env = env;
     this.#req = req;
     this.#ctx = ctx;
     this.#attempt = attempt;
     this.#switches = readSwitches(req.json);
-    const r = router.config.reliability;
+    const r = env.reliability;
     // A request's own fallbacks replace the router's for this call (LiteLLM).
     const fromBody = req.json.fallbacks !== undefined ? parseRequestFallbacks(req.json.fallbacks, req.model) : null;
     const cwBody = req.json.context_window_fallbacks !== undefined ? parseRequestFallbacks(req.json.context_window_fallbacks, req.model) : null;
@@ -158,7 +158,7 @@ export class RequestPlan {
    * group of the request (LiteLLM counts the models already tried, `previous_models`).
    */
   #budgetSpent(): boolean {
-    const cap = this.#router.config.reliability.numRetriesPerRequest;
+    const cap = this.#env.reliability.numRetriesPerRequest;
     return cap !== null && this.#attempts > cap;
   }
 
@@ -171,17 +171,10 @@ export class RequestPlan {
   /** The first error's status and type; the message lists every attempt's cause. */
   #finalError(failures: readonly AttemptFailure[]): Reply {
     const first = failures[0]!;
-    if (failures.length === 1) return { status: first.status, body: first.body, headers: first.headers };
-    type Envelope = { error: { message: string; type: string; param: unknown; code: unknown } };
-    let parsed: Envelope | null;
-    try {
-      parsed = JSON.parse(first.body) as Envelope;
-    } catch {
-      parsed = null;
-    }
-    const causes = failures.map((f, i) => `${i + 1}. ${f.label}: ${f.status} ${f.message}`).join('; ');
-    const message = `${parsed?.error.message ?? first.message} — all ${failures.length} attempts failed: ${causes}`;
-    const body = JSON.stringify({ error: { ...(parsed?.error ?? { type: 'api_error', param: null, code: String(first.status) }), message } });
+    if (failures.length === 1) return { status: first.status, body: envelopeJson(first.error), headers: first.headers };
+    const causes = failures.map((f, i) => `${i + 1}. ${f.label}: ${f.status} ${f.error.message}`).join('; ');
+    const message = `${first.error.message} — all ${failures.length} attempts failed: ${causes}`;
+    const body = envelopeJson({ ...first.error, message });
     return { status: first.status, body, headers: [...first.headers, 'x-litellm-attempted-fallbacks', String(this.#fallbackDepth)] };
   }
 
@@ -202,7 +195,7 @@ export class RequestPlan {
       return { ok: false, failures };
     }
     const body = entry ? rebuildBody(req, entry) : null;
-    const r = this.#router.config.reliability;
+    const r = this.#env.reliability;
     const limits = this.#limits;
     const base = resolveNumRetries({ request: limits.numRetries, router: r.numRetries, litellm: null });
     const policy = r.modelGroupRetryPolicy.get(model) ?? r.retryPolicy;
@@ -221,7 +214,7 @@ export class RequestPlan {
       let failure: AttemptFailure;
       let roundDone = false;
       if (attempt === 0 && switches.rateLimitError) {
-        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#router.groupHealth(model));
+        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#env.groupHealth(model));
       } else {
         const before = tried.size;
         this.#attempts++;
@@ -258,7 +251,7 @@ export class RequestPlan {
       if (attempt >= allowed || this.#budgetSpent()) return { ok: false, failures };
       const wait = backoffMs({
         groupSize: failure.groupSize, healthy: failure.healthy, retryAfterMs: failure.retryAfterMs,
-        attempt: roundDone ? rounds : attempt, random: Math.random, minMs: r.retryAfterMs, roundDone,
+        attempt: roundDone ? rounds : attempt, random: this.#env.random, minMs: r.retryAfterMs, roundDone,
       });
       if (roundDone) {
         // A new round: each deployment gets one more try before the next, longer, wait.
@@ -291,18 +284,4 @@ function rebuildBody(req: ApiRequest, entry: FallbackEntry): ArrayBuffer | null 
   if (entry.messages) json.messages = entry.messages;
   json.model = entry.model;
   return new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
-}
-
-/** How a settled outcome maps to an error class (for attempts that never got an upstream body). */
-export function outcomeClass(o: Outcome, body: string | null): ErrorClass {
-  switch (o.kind) {
-    case 'upstream-error':
-      return classifyFailure({ status: o.status, body, kind: 'upstream-error' });
-    case 'timeout':
-      return 'timeout';
-    case 'connect-error':
-      return 'connection';
-    default:
-      return 'server';
-  }
 }

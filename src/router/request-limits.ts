@@ -16,8 +16,8 @@
  */
 import type { ReliabilitySettings } from '../config/types.js';
 import { MAX_TIMER_MS } from '../timer-delay.js';
-import { parseRetryCount } from './policy.js';
-import type { RequestHints } from './router.js';
+import { parseRetryCount } from './policy/retries.js';
+import type { RequestHints } from './types.js';
 
 /** Retries a request may ask for when the config allows fewer. */
 export const MAX_REQUEST_NUM_RETRIES = 10;

@@ -5,7 +5,7 @@
  */
 import { ProxyError } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
-import type { ApiRequest, RequestHints } from '../router/router.js';
+import type { ApiRequest, RequestHints } from '../router/types.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import type { HttpRequest } from './uws.js';
 

@@ -6,7 +6,8 @@
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Endpoint } from '../providers/index.js';
-import { RequestContext, type RequestHints, type Router } from '../router/router.js';
+import type { Router } from '../router/router.js';
+import { RequestContext, type RequestHints } from '../router/types.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
 import { framingProblem } from './framing.js';

@@ -3,7 +3,7 @@
  * response instead of one per header.
  */
 import { ProxyError, proxyErrorBody, statusLine } from '../errors.js';
-import type { Reply } from '../router/router.js';
+import type { Reply } from '../router/types.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 /** Per-response state the server keeps beside uWS's object. */

@@ -4,7 +4,7 @@
  * slow client holds at most one window of frames in memory and pauses the upstream read.
  */
 import { statusLine } from '../errors.js';
-import type { Reply, StreamConsumer } from '../router/router.js';
+import type { Reply, StreamConsumer } from '../router/types.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
 import { writeReply, type ResponseState } from './respond.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';

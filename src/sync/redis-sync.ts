@@ -19,13 +19,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { DeploymentState } from '../router/group-actor.js';
+import type { Reservation, Reserver } from '../router/admission.js';
+import type { GroupActor, SyncDelta } from '../router/group-actor.js';
+import { SHARED_STALE_MS } from '../router/sync-ledger.js';
+import type { SharedView } from '../router/sync-ledger.js';
 import { RESERVE, SYNC } from './scripts.js';
 
 /** Heartbeat expiry: an instance silent this long stops counting (its in-flight requests too). */
 const HEARTBEAT_TTL_MS = 3000;
-/** A shared view older than this is stale: actors fall back to their local windows. */
-const STALE_AFTER_MS = 1500;
 /** Upper bound on any Redis command, so a slow Redis cannot hold a request. */
 const COMMAND_TIMEOUT_MS = 250;
 /** How long the first connection may take before Redis counts as unreachable (ioredis's connectTimeout). */
@@ -33,7 +34,6 @@ const CONNECT_TIMEOUT_MS = 2000;
 
 export type SyncStatus = 'connected' | 'degraded';
 
-export type Reservation = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number } | { readonly ok: 'unavailable' };
 
 type Client = Redis | Cluster;
 
@@ -42,11 +42,14 @@ interface ScriptClient {
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
-export class RedisSync {
+export class RedisSync implements Reserver {
   readonly instanceId = randomUUID();
   readonly #settings: RedisSettings;
-  readonly #deployments: readonly DeploymentState[];
-  readonly #byId: ReadonlyMap<string, DeploymentState>;
+  readonly #actors: readonly GroupActor[];
+  /** Every deployment id, in the order the actors list them (the order of a round's keys and answers). */
+  readonly #ids: readonly string[];
+  /** Deployment id → its actor, for cooldowns published by other instances. */
+  readonly #actorOf: ReadonlyMap<string, GroupActor>;
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #tag: string;
@@ -68,18 +71,19 @@ export class RedisSync {
   #liveInstances = 1;
   readonly #sha = new Map<string, string>();
 
-  constructor(settings: RedisSettings, deployments: readonly DeploymentState[], log: Logger, clock: () => number = Date.now) {
+  constructor(settings: RedisSettings, actors: readonly GroupActor[], log: Logger, clock: () => number = Date.now) {
     this.#settings = settings;
-    this.#deployments = deployments;
-    this.#byId = new Map(deployments.map((d) => [d.id, d]));
+    this.#actors = actors;
+    this.#ids = actors.flatMap((a) => a.deployments.map((d) => d.id));
+    this.#actorOf = new Map(actors.flatMap((a) => a.deployments.map((d) => [d.id, a] as const)));
     this.#log = log;
     this.#clock = clock;
     this.#tag = `{${settings.namespace}}`;
-    for (const d of deployments) d.attachSync();
+    for (const a of actors) a.attachSync();
   }
 
   get status(): SyncStatus {
-    return this.#clock() - this.#lastOk < STALE_AFTER_MS ? 'connected' : 'degraded';
+    return this.#clock() - this.#lastOk < SHARED_STALE_MS ? 'connected' : 'degraded';
   }
 
   /** Instances that heartbeated within the last few seconds, as of the last sync. */
@@ -141,9 +145,7 @@ export class RedisSync {
       this.#connecting = false;
       void this.#readCooldowns();
     });
-    this.#client.on('close', () => {
-      for (const d of this.#deployments) d.dropLease();
-    });
+    this.#client.on('close', () => this.#dropLeases());
     this.#schedule();
   }
 
@@ -180,15 +182,15 @@ export class RedisSync {
     return result;
   }
 
-  #keys(d: DeploymentState): [string, string, string] {
-    return [`${this.#tag}:u:${d.id}`, `${this.#tag}:l:${d.id}`, `${this.#tag}:f:${d.id}`];
+  #keys(id: string): [string, string, string] {
+    return [`${this.#tag}:u:${id}`, `${this.#tag}:l:${id}`, `${this.#tag}:f:${id}`];
   }
 
   /** One sync round: flush deltas, read totals, renew leases. Safe to call at any time. */
   async syncNow(): Promise<void> {
     if (this.#syncing) return;
     if (this.#client === null || this.#client.status !== 'ready') {
-      for (const d of this.#deployments) d.dropLease();
+      this.#dropLeases();
       if (this.#connecting && this.#clock() - this.#startedAt < CONNECT_TIMEOUT_MS) return;
       this.#connecting = false;
       this.#noteLoss(this.#lastError);
@@ -197,29 +199,35 @@ export class RedisSync {
     this.#syncing = true;
     const now = this.#clock();
     const keys: string[] = [`${this.#tag}:i`];
-    const args: (string | number)[] = [this.instanceId, now, HEARTBEAT_TTL_MS, this.#deployments.length];
-    const drained = this.#deployments.map((d) => d.drainPending(now));
-    this.#deployments.forEach((d, i) => {
-      keys.push(...this.#keys(d));
-      const pending = drained[i]!;
-      args.push(d.rpm ?? -1, d.leaseRemaining, pending.length);
-      for (const p of pending) args.push(p.second, p.requests, p.tokens);
-      args.push(d.localInFlight);
-    });
+    const args: (string | number)[] = [this.instanceId, now, HEARTBEAT_TTL_MS, this.#ids.length];
+    const drained: SyncDelta[][] = this.#actors.map((a) => a.drainForSync(now));
+    for (const deltas of drained) {
+      for (const d of deltas) {
+        keys.push(...this.#keys(d.id));
+        args.push(d.rpm ?? -1, d.leaseRemaining, d.pending.length);
+        for (const p of d.pending) args.push(p.second, p.requests, p.tokens);
+        args.push(d.localInFlight);
+      }
+    }
     try {
       const out = (await this.#script('SYNC', keys, args)) as number[];
       const at = this.#clock();
       this.#liveInstances = Number(out[0]);
-      this.#deployments.forEach((d, i) => {
-        const o = 1 + i * 5;
-        d.applyShared(at, {
-          requests: Number(out[o]),
-          tokens: Number(out[o + 1]),
-          remoteInFlight: Number(out[o + 2]),
-          lease: Number(out[o + 3]),
-          leasedByOthers: Number(out[o + 4]),
-        });
-      });
+      let i = 0;
+      for (const a of this.#actors) {
+        const views: SharedView[] = [];
+        for (let k = 0; k < a.deployments.length; k++, i++) {
+          const o = 1 + i * 5;
+          views.push({
+            requests: Number(out[o]),
+            tokens: Number(out[o + 1]),
+            remoteInFlight: Number(out[o + 2]),
+            lease: Number(out[o + 3]),
+            leasedByOthers: Number(out[o + 4]),
+          });
+        }
+        a.applySync(at, views);
+      }
       this.#lastOk = at;
       if (this.#lostLogged) {
         this.#lostLogged = false;
@@ -228,18 +236,19 @@ export class RedisSync {
     } catch (err) {
       // Not flushed: put the deltas back so the next successful round counts them. Leases are
       // void: the server may be gone with them, and a restarted one would grant the budget again.
-      this.#deployments.forEach((d, i) => {
-        d.restorePending(drained[i]!);
-        d.dropLease();
-      });
+      this.#actors.forEach((a, i) => a.restoreUnflushed(drained[i]!));
       this.#noteLoss(err);
     } finally {
       this.#syncing = false;
     }
   }
 
+  #dropLeases(): void {
+    for (const a of this.#actors) a.dropLeases();
+  }
+
   #noteLoss(err?: unknown): void {
-    if (this.#lostLogged || this.#clock() - this.#lastOk < STALE_AFTER_MS) return;
+    if (this.#lostLogged || this.#clock() - this.#lastOk < SHARED_STALE_MS) return;
     this.#lostLogged = true;
     const why = err instanceof Error ? `: ${err.message}` : '';
     this.#log.warn(`redis: unreachable${why}; serving on local state (limits and cooldowns per instance until it returns)`);
@@ -249,11 +258,11 @@ export class RedisSync {
    * Reserves one request for a deployment whose lease is spent. `unavailable` when Redis is
    * down or slow: the caller falls back to its local window.
    */
-  async reserve(d: DeploymentState): Promise<Reservation> {
-    if (this.#client === null || this.#client.status !== 'ready' || d.rpm === null) return { ok: 'unavailable' };
+  async reserve(deploymentId: string, rpm: number): Promise<Reservation> {
+    if (this.#client === null || this.#client.status !== 'ready') return { ok: 'unavailable' };
     try {
-      const [usage, leases] = this.#keys(d);
-      const out = (await this.#script('RESERVE', [usage, leases], [this.#clock(), d.rpm])) as number[];
+      const [usage, leases] = this.#keys(deploymentId);
+      const out = (await this.#script('RESERVE', [usage, leases], [this.#clock(), rpm])) as number[];
       return Number(out[0]) === 1 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, Number(out[1])) };
     } catch {
       return { ok: 'unavailable' };
@@ -261,34 +270,35 @@ export class RedisSync {
   }
 
   /** Writes a cooldown with its expiry and tells every instance at once. */
-  publishCooldown(d: DeploymentState, untilMs: number): void {
+  publishCooldown(deploymentId: string, untilMs: number): void {
     const c = this.#client;
     if (c === null || c.status !== 'ready') return;
     const ms = Math.max(1, Math.round(untilMs - this.#clock()));
-    const key = `${this.#tag}:cd:${d.id}`;
+    const key = `${this.#tag}:cd:${deploymentId}`;
     void c.set(key, String(untilMs), 'PX', ms).catch(() => undefined);
-    void c.publish(`${this.#tag}:cooldowns`, `${this.instanceId}|${d.id}|${untilMs}`).catch(() => undefined);
+    void c.publish(`${this.#tag}:cooldowns`, `${this.instanceId}|${deploymentId}|${untilMs}`).catch(() => undefined);
   }
 
   #onCooldownMessage(message: string): void {
     const [from, id, until] = message.split('|');
     if (from === this.instanceId || id === undefined) return;
-    const d = this.#byId.get(id);
+    const actor = this.#actorOf.get(id);
     const untilMs = Number(until);
-    if (d && Number.isFinite(untilMs)) d.applyRemoteCooldown(this.#clock(), untilMs);
+    if (actor && Number.isFinite(untilMs)) actor.applyRemoteCooldown(id, this.#clock(), untilMs);
   }
 
   /** On (re)connect: cooldowns that started while this instance was not listening. */
   async #readCooldowns(): Promise<void> {
     const c = this.#client;
-    if (c === null || this.#deployments.length === 0) return;
+    if (c === null || this.#ids.length === 0) return;
     try {
-      const keys = this.#deployments.map((d) => `${this.#tag}:cd:${d.id}`);
+      const keys = this.#ids.map((id) => `${this.#tag}:cd:${id}`);
       const values = await c.mget(...keys);
       const now = this.#clock();
       values.forEach((v, i) => {
         const until = Number(v);
-        if (v !== null && Number.isFinite(until)) this.#deployments[i]!.applyRemoteCooldown(now, until);
+        const id = this.#ids[i]!;
+        if (v !== null && Number.isFinite(until)) this.#actorOf.get(id)?.applyRemoteCooldown(id, now, until);
       });
     } catch {
       /* the next reconnect tries again */

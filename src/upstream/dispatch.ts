@@ -81,13 +81,13 @@ function attach(port: MessagePort, sink: StreamSink): StreamHandle & { failed(me
   port.on('close', () => {
     if (closed) return;
     closed = true;
-    sink.error({ code: 'INTERNAL', message: 'upstream worker ended the stream unexpectedly' });
+    sink.error({ code: 'WORKER_FAILED', message: 'upstream worker ended the stream unexpectedly' });
   });
   return {
     failed(message: string) {
       if (closed) return;
       close();
-      sink.error({ code: 'INTERNAL', message });
+      sink.error({ code: 'WORKER_FAILED', message });
     },
     credit(n: number) {
       if (!closed) port.postMessage({ t: 'credit', n } satisfies StreamControl);

@@ -1,10 +1,12 @@
 /**
  * Messages that cross the thread boundary between the main thread and the upstream workers.
  * Plain data only: bodies are ArrayBuffers (transferred, not copied), errors are
- * `{ code, message, status?, retryAfterMs? }`, and the main thread switches on `code`.
+ * `{ code, message, phase? }` with a `code` from errors.ts's `failures` table, which says what
+ * the main thread makes of it.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { MockResponse } from '../providers/mock.js';
+import type { FailureCode } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
 
 export interface Usage {
@@ -13,12 +15,8 @@ export interface Usage {
   readonly totalTokens: number;
 }
 
-export type WireErrorCode =
-  | 'UPSTREAM_TIMEOUT'
-  | 'UPSTREAM_CONNECT'
-  | 'UPSTREAM_PROTOCOL'
-  | 'UPSTREAM_ABORTED'
-  | 'INTERNAL';
+/** The failure codes of errors.ts (`failures`): the one vocabulary from the worker to the client. */
+export type WireErrorCode = FailureCode;
 
 export interface WireError {
   readonly code: WireErrorCode;

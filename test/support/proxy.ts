@@ -4,13 +4,14 @@
 import { loadConfigText } from '../../src/config/load.js';
 import { startProxy, type RunningProxy } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
+import type { RouterOptions } from '../../src/router/types.js';
 
 export const dispatchModes = [
   { label: 'pool', workers: 1 },
   { label: 'inline', workers: 0 },
 ] as const;
 
-export async function startTestProxy(yaml: string, opts: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningProxy> {
+export async function startTestProxy(yaml: string, opts: { workers?: number; env?: NodeJS.ProcessEnv; router?: RouterOptions } = {}): Promise<RunningProxy> {
   const loaded = loadConfigText(yaml, 'test.yaml', opts.env ?? {});
   if (!loaded.ok) throw new Error(`test config refused: ${loaded.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   const lines: string[] = [];
@@ -19,6 +20,7 @@ export async function startTestProxy(yaml: string, opts: { workers?: number; env
     port: 0,
     workers: opts.workers ?? 1,
     log: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
+    router: opts.router,
   });
 }
 

@@ -5,7 +5,7 @@
  * context so tests are deterministic, and they never allocate beyond what they return.
  */
 
-/** The read-only view of one deployment a picker ranks. The actor keeps these fields current. */
+/** The read-only view of one deployment a picker ranks (getters on DeploymentState). The actor refreshes it before each pick. */
 export interface Candidate {
   readonly id: string;
   readonly weight: number | null;
@@ -35,7 +35,10 @@ export interface Candidate {
 }
 
 export interface PickContext {
-  /** Milliseconds, monotonic within a process. */
+  /**
+   * The router's clock, epoch milliseconds (`RouterOptions.now`, Date.now by default): wall-clock
+   * so usage windows line up across instances, hence not monotonic (it can step back).
+   */
   readonly now: number;
   /** Uniform in [0, 1). */
   readonly random: () => number;

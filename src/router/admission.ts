@@ -1,0 +1,172 @@
+/**
+ * Admission: from a model name to a lease on one deployment. Resolves the name, runs the
+ * pre-call checks (the context window), takes a lease from the group's actor, asks the
+ * cluster (the `Reserver` port) when a deployment's local lease budget is spent, and waits
+ * (bounded) for a concurrency slot when that is all that stands in the way.
+ */
+import { ProxyError } from '../errors.js';
+import type { Dispatcher } from '../upstream/dispatch.js';
+import type { GroupActor, Lease, Unavailable } from './group-actor.js';
+import type { ModelNames, Resolved } from '../config/model-names.js';
+import type { ApiRequest, RequestContext } from './types.js';
+
+/** The cluster's answer for an rpm-limited deployment whose local lease is spent. */
+export type Reservation =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly retryAfterMs: number }
+  /** Redis gone or slow: this instance's own window decides. */
+  | { readonly ok: 'unavailable' };
+
+/** What admission needs from the cluster; `sync/` implements it, the router never imports sync/. */
+export interface Reserver {
+  /** One atomic reservation of a request against the deployment's cluster-wide rpm. */
+  reserve(deploymentId: string, rpm: number): Promise<Reservation>;
+}
+
+/** How long a request may wait for a concurrency slot (`max_parallel_requests`) before a 429. */
+const PARALLEL_WAIT_MS = 10_000;
+
+/** The longest Retry-After the proxy sends: a day (larger values say nothing more useful). */
+const MAX_RETRY_AFTER_HEADER_S = 86_400;
+
+/** Whole seconds, 1 at least; an upstream's absurd Retry-After (a far-future date) stays a plain integer. */
+export function retryAfterHeader(ms: number): string {
+  return String(Math.min(Math.max(1, Math.ceil(ms / 1000)), MAX_RETRY_AFTER_HEADER_S));
+}
+
+export type LeaseResult =
+  | { readonly lease: Lease; readonly actor: GroupActor; readonly resolved: Resolved }
+  | { readonly error: ProxyError; readonly actor: GroupActor | null; readonly unavailable: Unavailable | null }
+  /** The client left. */
+  | null;
+
+export class Admission {
+  readonly #actors: ReadonlyMap<string, GroupActor>;
+  readonly #names: ModelNames;
+  readonly #dispatcher: Dispatcher;
+  readonly #clock: () => number;
+  readonly #random: () => number;
+  /** Context window per deployment id, for `enable_pre_call_checks`; null when the checks are off. */
+  readonly #maxInputTokens: ReadonlyMap<string, number> | null;
+  #reserver: Reserver | null = null;
+
+  constructor(
+    actors: ReadonlyMap<string, GroupActor>,
+    names: ModelNames,
+    dispatcher: Dispatcher,
+    opts: { clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null },
+  ) {
+    this.#actors = actors;
+    this.#names = names;
+    this.#dispatcher = dispatcher;
+    this.#clock = opts.clock;
+    this.#random = opts.random;
+    this.#maxInputTokens = opts.maxInputTokens;
+  }
+
+  /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
+  attachReserver(r: Reserver): void {
+    this.#reserver = r;
+  }
+
+  #modelNotFound(model: string): ProxyError {
+    const names = this.#names.listed();
+    const shown = names.length > 50 ? `${names.slice(0, 50).join(', ')}, … (${names.length} in all)` : names.join(', ');
+    return new ProxyError(
+      'MODEL_NOT_FOUND',
+      `Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models. Available models: ${shown || '(none configured)'}`,
+      { param: 'model' },
+    );
+  }
+
+  #unavailableError(model: string, u: Unavailable): ProxyError {
+    const secs = retryAfterHeader(u.retryAfterMs);
+    const detail =
+      u.reason === 'limits' ? 'Every deployment is at its rpm/tpm limit for the current window.'
+      : u.reason === 'parallel' ? 'Every deployment is at its max_parallel_requests and no slot freed in time.'
+      : u.reason === 'cooldown' ? `cooldown_list=${JSON.stringify(u.cooling)}`
+      : 'No deployment passed the checks.';
+    return new ProxyError('NO_DEPLOYMENTS', `No deployments available for selected model, Try again in ${secs} seconds. Passed model=${model}. ${detail}`, {
+      headers: { 'retry-after': secs },
+    });
+  }
+
+  /**
+   * Resolves the model and takes a lease: pre-call checks first, then the actor, waiting
+   * (bounded) for a concurrency slot when that is all that stands in the way. Deployments in
+   * `tried` are avoided while another is available.
+   */
+  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null): Promise<LeaseResult> {
+    const resolved = this.#names.resolve(model);
+    if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
+    const actor = this.#actors.get(resolved.group);
+    if (actor === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
+    const allow = this.#maxInputTokens !== null ? await this.#contextCheck(req, model, actor, this.#maxInputTokens) : null;
+    if (allow instanceof ProxyError) return { error: allow, actor, unavailable: null };
+    if (ctx.aborted) return null;
+    const deadline = this.#clock() + PARALLEL_WAIT_MS;
+    // Deployments a reservation found full in the cluster: skipped for the rest of this lease.
+    let full: Set<string> | null = null;
+    let fullRetryMs = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
+      const skip = full === null ? tried : new Set([...tried, ...full]);
+      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs };
+      let got = actor.acquire(pick, { ...base, exclude: skip.size > 0 ? skip : null });
+      // Every untried deployment is unavailable: a retry may go back to one already tried.
+      if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { ...base, exclude: full });
+      if ('reserve' in got) {
+        // Its lease is spent: one atomic reservation in Redis decides (never overshoots the cluster rpm).
+        const d = got.reserve;
+        const r = this.#reserver !== null && d.rpm !== null ? await this.#reserver.reserve(d.id, d.rpm) : ({ ok: 'unavailable' } as const);
+        if (ctx.aborted) return null;
+        const now = this.#clock();
+        if (r.ok === true) return { lease: actor.admit(d, now, true, base), actor, resolved };
+        if (r.ok === 'unavailable' && actor.underLocalRpm(d, now)) {
+          // Redis is gone or slow: this instance's own window decides, as with no Redis at all.
+          return { lease: actor.admit(d, now, false, base), actor, resolved };
+        }
+        (full ??= new Set()).add(d.id);
+        if (r.ok === false) fullRetryMs = Math.min(fullRetryMs, r.retryAfterMs);
+        continue;
+      }
+      if (!('reason' in got)) return { lease: got, actor, resolved };
+      if (full !== null && got.reason !== 'parallel') {
+        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling };
+      }
+      const left = deadline - this.#clock();
+      if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) {
+        return { error: this.#unavailableError(model, got), actor, unavailable: got };
+      }
+      if (ctx.aborted) return null;
+    }
+  }
+
+  /**
+   * `enable_pre_call_checks`: deployments whose context window is too small for the prompt
+   * are skipped. Tokens are counted in the worker pool, and only when some deployment of the
+   * group has a known window. All too small → a context-window error (400).
+   */
+  async #contextCheck(req: ApiRequest, model: string, actor: GroupActor, windows: ReadonlyMap<string, number>): Promise<ReadonlySet<string> | null | ProxyError> {
+    if (req.endpoint === 'embeddings') return null;
+    let anyKnown = false;
+    for (const d of actor.deployments) if (windows.has(d.id)) anyKnown = true;
+    if (!anyKnown) return null;
+    const tokens = await this.#dispatcher.countTokens(req.body.slice(0), actor.deployments[0]!.cfg.upstreamModel);
+    const allow = new Set<string>();
+    let smallest = Number.POSITIVE_INFINITY;
+    for (const d of actor.deployments) {
+      const max = windows.get(d.id);
+      if (max === undefined || tokens <= max) allow.add(d.id);
+      else smallest = Math.min(smallest, max);
+    }
+    if (allow.size === 0) {
+      return new ProxyError(
+        'CONTEXT_WINDOW_EXCEEDED',
+        `litellm.ContextWindowExceededError: the prompt has about ${tokens} tokens; every deployment of ${model} takes at most ${smallest}.`,
+        { param: 'messages' },
+      );
+    }
+    return allow.size === actor.deployments.length ? null : allow;
+  }
+}
