@@ -176,7 +176,7 @@ export interface ProxyConfig {
   readonly deployments: readonly DeploymentConfig[];
   /** Model groups in order of first appearance. */
   readonly groups: ReadonlyMap<string, readonly DeploymentConfig[]>;
-  /** `router_settings.model_group_alias`, in config order; every target is known to route. */
+  /** `router_settings.model_group_alias`, in config order; every target is known to route (the others are dropped with a warning). */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
   /** Request `model` → model group, built once by the loader; the router and the server resolve through it. */
   readonly names: ModelNames;
