@@ -43,3 +43,47 @@ router_settings:
   assert.equal(err.code, '400');
   assert.equal(ups[0]!.requests.length, 1, 'only the routed alias reached the upstream');
 });
+
+/**
+ * Upstream arrival times of a request each held `holdMs`: if more than `cap` arrived within
+ * less than `holdMs` of one another, more than `cap` were in flight at once.
+ */
+function mostInFlight(arrivals: readonly number[], holdMs: number): number {
+  const t = [...arrivals].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= holdMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+test('max_parallel_requests derived from tpm (400 → int(400/1000*6) = 2): at most 2 upstream calls at once, and 2 do run together', async () => {
+  const holdMs = 300;
+  const arrivals: number[] = [];
+  const { proxy, ups } = await start(([u]) => `model_list:${deployment('g', u!, { params: { tpm: 400 } })}`);
+  ups[0]!.setBehavior(() => {
+    arrivals.push(Date.now());
+    return { kind: 'ok', delayMs: holdMs };
+  });
+  const res = await Promise.all(Array.from({ length: 6 }, () => post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg })));
+  assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+  assert.equal(arrivals.length, 6);
+  assert.equal(mostInFlight(arrivals, holdMs), 2);
+});
+
+test('default_max_parallel_requests caps a deployment with no max_parallel_requests, rpm or tpm', async () => {
+  const holdMs = 300;
+  const arrivals: number[] = [];
+  const { proxy, ups } = await start(([u]) => `model_list:${deployment('g', u!)}
+router_settings:
+  default_max_parallel_requests: 1
+`);
+  ups[0]!.setBehavior(() => {
+    arrivals.push(Date.now());
+    return { kind: 'ok', delayMs: holdMs };
+  });
+  const res = await Promise.all(Array.from({ length: 3 }, () => post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg })));
+  assert.deepEqual(res.map((r) => r.status), [200, 200, 200]);
+  assert.equal(mostInFlight(arrivals, holdMs), 1);
+});

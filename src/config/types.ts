@@ -35,7 +35,11 @@ export interface DeploymentConfig {
   readonly weight: number | null;
   /** Priority tier (`order`, lower first); set by the loader, optional so hand-built test deployments need not. */
   readonly order?: number | null;
-  /** `max_parallel_requests`: per-deployment concurrency cap; set by the loader, optional like `order`. */
+  /**
+   * Per-deployment concurrency cap as LiteLLM derives it: `max_parallel_requests`, else `rpm`,
+   * else `max(1, int(tpm/1000*6))`, else `default_max_parallel_requests`; null = none.
+   * Set by the loader (the final value), optional like `order`.
+   */
   readonly maxParallelRequests?: number | null;
   /** `litellm_params.num_retries`: replaces the request/router retry count once this deployment fails; null = not set. */
   readonly numRetries?: number | null;

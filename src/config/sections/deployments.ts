@@ -11,13 +11,14 @@ import type { MockResponse } from '../../providers/mock.js';
 import { urlSecrets } from '../../secrets.js';
 import { deploymentId, pyStr } from '../deployment-id.js';
 import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
+import { effectiveMaxParallel } from '../max-parallel.js';
 import { deploymentMaxInputTokens } from '../model-limits.js';
 import { deploymentCostPerToken } from '../prices.js';
 import { rules, type ConfigReader } from '../reader.js';
 import { suggest } from '../suggest.js';
 import type { DeploymentConfig, JsonObject, JsonValue } from '../types.js';
 import { joinIndex, joinKey } from '../yaml-source.js';
-import type { TimeoutDefaults } from './settings.js';
+import type { DeploymentDefaults } from './settings.js';
 
 /** OpenAI body parameters LiteLLM forwards from `litellm_params` as call defaults. */
 const bodyDefaultKeys = [
@@ -38,7 +39,7 @@ const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organiz
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, defaults: TimeoutDefaults): DeploymentConfig[] {
+export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, defaults: DeploymentDefaults): DeploymentConfig[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     r.problem('model_list', `must be a list of deployments, got ${kindOf(raw)}`);
@@ -71,7 +72,7 @@ export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, def
   });
   return out;
 }
-function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: TimeoutDefaults): DeploymentConfig | null {
+function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: DeploymentDefaults): DeploymentConfig | null {
   const path = joinIndex('model_list', i);
   if (!isObject(entry)) {
     r.problem(path, `must be a mapping with model_name and litellm_params, got ${kindOf(entry)}`);
@@ -192,7 +193,10 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const tpm = r.firstNumber([[path, entry, 'tpm'], [lpPath, lpRaw, 'tpm'], [miPath, mi, 'tpm']], rules.count);
   const weight = r.firstNumber([[lpPath, lp, 'weight'], [miPath, mi, 'weight']], rules.weight);
   const order = r.firstNumber([[lpPath, lp, 'order'], [miPath, mi, 'order']], rules.integer);
-  const maxParallelRequests = r.firstNumber([[lpPath, lp, 'max_parallel_requests'], [miPath, mi, 'max_parallel_requests']], rules.positiveCount);
+  const maxParallelRequests = effectiveMaxParallel(
+    r.firstNumber([[lpPath, lp, 'max_parallel_requests'], [miPath, mi, 'max_parallel_requests']], rules.positiveCount),
+    rpm, tpm, defaults.defaultMaxParallelRequests,
+  );
   // LiteLLM's _get_non_stream_timeout reads the deployment's `timeout`, then its `request_timeout`.
   const timeoutS = r.firstNumber([[lpPath, lp, 'timeout'], [lpPath, lp, 'request_timeout'], [miPath, mi, 'timeout']], rules.seconds)
     ?? defaults.timeoutS;
