@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
-import { post, startTestProxy } from './support/proxy.js';
+import { http, post, startTestProxy } from './support/proxy.js';
+import { readFileSync } from 'node:fs';
 import { deployment } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
@@ -86,4 +87,48 @@ router_settings:
   const res = await Promise.all(Array.from({ length: 3 }, () => post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg })));
   assert.deepEqual(res.map((r) => r.status), [200, 200, 200]);
   assert.equal(mostInFlight(arrivals, holdMs), 1);
+});
+
+const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+test('GET /routes is public and lists every route we serve with its methods; each listed route answers', async () => {
+  const { proxy } = await start(([u]) => `model_list:${deployment('m', u!)}
+general_settings:
+  master_key: sk-routes-master-1234
+`);
+  const r = await http(`${proxy.url}/routes`);
+  assert.equal(r.status, 200, r.text);
+  const routes = (r.json as { routes: Array<{ path: string; methods: string[]; name: string }> }).routes;
+  const paths = routes.map((x) => x.path);
+  for (const p of ['/chat/completions', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models', '/model/info', '/model_group/info', '/health', '/health/readiness', '/health/liveliness', '/routes', '/openai/deployments/{model}/chat/completions']) {
+    assert.ok(paths.includes(p), `${p} listed`);
+  }
+  assert.equal(new Set(paths).size, paths.length, 'no path twice');
+  const auth = { authorization: 'Bearer sk-routes-master-1234' };
+  for (const route of routes) {
+    const path = route.path.replace('{model}', 'm');
+    for (const method of route.methods) {
+      // Each listed route is served: any answer but "no such route", and the listed method is not refused.
+      const res = await http(`${proxy.url}${path}`, {
+        method,
+        headers: { ...auth, 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: JSON.stringify({ model: 'm', messages: msg, input: 'hi', prompt: 'hi' }) } : {}),
+      });
+      assert.notEqual(res.status, 404, `${method} ${path}: ${res.text}`);
+      assert.notEqual(res.status, 405, `${method} ${path}: ${res.text}`);
+    }
+  }
+  const wrong = await http(`${proxy.url}/routes`, { method: 'POST' });
+  assert.equal(wrong.status, 405);
+});
+
+test('GET /health/readiness carries version and litellm_version', async () => {
+  const { proxy } = await start(([u]) => `model_list:${deployment('m', u!)}`);
+  const r = await http(`${proxy.url}/health/readiness`);
+  assert.equal(r.status, 200);
+  const body = r.json as { status: string; version: string; litellm_version: string };
+  assert.equal(body.status, 'healthy');
+  assert.match(packageVersion, /^\d+\.\d+\.\d+/);
+  assert.equal(body.version, packageVersion);
+  assert.equal(body.litellm_version, packageVersion);
 });
