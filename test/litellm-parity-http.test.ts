@@ -132,3 +132,21 @@ test('GET /health/readiness carries version and litellm_version', async () => {
   assert.equal(body.version, packageVersion);
   assert.equal(body.litellm_version, packageVersion);
 });
+
+test('organization list: three deployments, each request carries one of the orgs, all three are used', async () => {
+  const { proxy, ups } = await start(([u]) => `model_list:
+  - model_name: g
+    litellm_params:
+      model: openai/m
+      api_base: "${u!.url}/v1"
+      api_key: sk-org-test
+      organization: [org-1, org-2, org-3]
+`);
+  const res = await Promise.all(Array.from({ length: 60 }, () => post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg })));
+  assert.ok(res.every((r) => r.status === 200));
+  const orgs = ups[0]!.requests.map((q) => q.headers['openai-organization']);
+  assert.equal(orgs.length, 60);
+  assert.deepEqual([...new Set(orgs)].sort(), ['org-1', 'org-2', 'org-3']);
+  const ids = new Set(res.map((r) => r.headers.get('x-litellm-model-id')));
+  assert.equal(ids.size, 1, 'the three share one id, as in LiteLLM');
+});
