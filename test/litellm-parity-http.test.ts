@@ -150,3 +150,60 @@ test('organization list: three deployments, each request carries one of the orgs
   const ids = new Set(res.map((r) => r.headers.get('x-litellm-model-id')));
   assert.equal(ids.size, 1, 'the three share one id, as in LiteLLM');
 });
+
+test('model data: cost-based-routing prices groq/llama-3.1-8b-instant from the data, so it beats gpt-4 (not the 5+5 default)', async () => {
+  const { proxy, ups } = await start(([groq, gpt4]) => `model_list:
+  - model_name: chat
+    litellm_params: {model: openai/gpt-4, api_base: "${gpt4!.url}/v1", api_key: sk-gpt4-test}
+  - model_name: chat
+    litellm_params: {model: groq/llama-3.1-8b-instant, api_base: "${groq!.url}/v1", api_key: gsk-groq-test}
+router_settings:
+  routing_strategy: cost-based-routing
+`, 2);
+  for (let i = 0; i < 10; i++) {
+    const r = await post(`${proxy.url}/v1/chat/completions`, { model: 'chat', messages: msg });
+    assert.equal(r.status, 200, r.text);
+  }
+  assert.equal(ups[0]!.requests.length, 10, 'every request went to groq');
+  assert.equal(ups[1]!.requests.length, 0);
+  assert.equal((ups[0]!.requests[0]!.body as { model: string }).model, 'llama-3.1-8b-instant');
+});
+
+test('model data: /model_group/info fills costs and context windows the config does not give; configured values win', async () => {
+  const { proxy } = await start(([u]) => `model_list:${deployment('four-o', u!, { model: 'openai/gpt-4o' })}${deployment('priced', u!, { model: 'openai/gpt-4o', params: { input_cost_per_token: 0.001 }, info: { max_input_tokens: 1000 } })}${deployment('local', u!, { model: 'hosted_vllm/llama' })}`);
+  const r = await http(`${proxy.url}/model_group/info`);
+  assert.equal(r.status, 200);
+  const byName = new Map((r.json as { data: Array<Record<string, unknown>> }).data.map((g) => [g.model_group, g]));
+  assert.deepEqual(
+    ['max_input_tokens', 'input_cost_per_token', 'output_cost_per_token'].map((k) => byName.get('four-o')?.[k]),
+    [128000, 2.5e-6, 10e-6],
+  );
+  assert.deepEqual(
+    ['max_input_tokens', 'input_cost_per_token', 'output_cost_per_token'].map((k) => byName.get('priced')?.[k]),
+    [1000, 0.001, 10e-6],
+  );
+  assert.deepEqual(['max_input_tokens', 'input_cost_per_token'].map((k) => byName.get('local')?.[k]), [null, null]);
+});
+
+test('model data: the context-window pre-check knows an Azure deployment by base_model azure/gpt-35-turbo (16k)', async () => {
+  const { proxy, ups } = await start(([az, big]) => `model_list:
+  - model_name: chat
+    litellm_params: {model: azure/my-35-deployment, api_base: "${az!.url}", api_key: az-test-key, api_version: "2024-10-21"}
+    model_info: {base_model: azure/gpt-35-turbo}
+  - model_name: chat
+    litellm_params: {model: openai/gpt-4o, api_base: "${big!.url}/v1", api_key: sk-big-test}
+router_settings:
+  enable_pre_call_checks: true
+`, 2);
+  // About 20k tokens: over gpt-3.5-turbo's 16,385, under gpt-4o's 128k (both from the model data).
+  const long = [{ role: 'user', content: 'hello '.repeat(20000) }];
+  for (let i = 0; i < 6; i++) {
+    const r = await post(`${proxy.url}/v1/chat/completions`, { model: 'chat', messages: long });
+    assert.equal(r.status, 200, r.text);
+  }
+  assert.equal(ups[0]!.requests.length, 0, 'the 16k Azure deployment got no long prompt');
+  assert.equal(ups[1]!.requests.length, 6);
+  // A short prompt may still go to either: the check is about size, not a ban.
+  for (let i = 0; i < 30; i++) await post(`${proxy.url}/v1/chat/completions`, { model: 'chat', messages: msg });
+  assert.ok(ups[0]!.requests.length > 0, 'short prompts reach the Azure deployment too');
+});

@@ -58,10 +58,14 @@ export interface DeploymentConfig {
   readonly basicAuth: string | null;
   /**
    * USD per token (input + output) for `cost-based-routing`: the deployment's own
-   * `input_cost_per_token` / `output_cost_per_token`, else the built-in table (prices.ts), else LiteLLM's default.
+   * `input_cost_per_token` / `output_cost_per_token`, else the model data (prices.ts), else LiteLLM's default.
    */
   readonly costPerToken: number;
-  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the built-in table (model-limits.ts); null = unknown. */
+  /** USD per prompt token: configured, else the model data (prices.ts); null = unknown. Set by the loader. */
+  readonly inputCostPerToken?: number | null;
+  /** USD per completion token, like `inputCostPerToken`. */
+  readonly outputCostPerToken?: number | null;
+  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the model data (model-limits.ts; Azure by `base_model` only); null = unknown. */
   readonly maxInputTokens: number | null;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;

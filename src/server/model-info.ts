@@ -119,10 +119,11 @@ function groupInfo(name: string, deployments: readonly DeploymentConfig[]): Json
     const p = providerOf(d);
     if (p !== null && !providers.includes(p)) providers.push(p);
     const mi = d.modelInfo;
-    maxInput = max(maxInput, numberOf(mi.max_input_tokens));
+    // Configured values, else the model data the loader looked up (LiteLLM merges its model map the same way).
+    maxInput = max(maxInput, numberOf(mi.max_input_tokens) ?? d.maxInputTokens);
     maxOutput = max(maxOutput, numberOf(mi.max_output_tokens) ?? numberOf(mi.max_tokens));
-    inputCost = max(inputCost, numberOf(mi.input_cost_per_token) ?? numberOf(d.litellmParams.input_cost_per_token));
-    outputCost = max(outputCost, numberOf(mi.output_cost_per_token) ?? numberOf(d.litellmParams.output_cost_per_token));
+    inputCost = max(inputCost, numberOf(mi.input_cost_per_token) ?? numberOf(d.litellmParams.input_cost_per_token) ?? d.inputCostPerToken ?? null);
+    outputCost = max(outputCost, numberOf(mi.output_cost_per_token) ?? numberOf(d.litellmParams.output_cost_per_token) ?? d.outputCostPerToken ?? null);
     // LiteLLM overwrites the mode with each deployment that sets one: the last wins.
     if (typeof mi.mode === 'string' && mi.mode !== '') mode = mi.mode;
     if (d.tpm !== null) tpm = (tpm ?? 0) + d.tpm;

@@ -13,7 +13,7 @@ import { deploymentId, pyStr } from '../deployment-id.js';
 import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
 import { effectiveMaxParallel } from '../max-parallel.js';
 import { deploymentMaxInputTokens } from '../model-limits.js';
-import { deploymentCostPerToken } from '../prices.js';
+import { deploymentCostPerToken, deploymentPrices } from '../prices.js';
 import { rules, type ConfigReader } from '../reader.js';
 import { suggest } from '../suggest.js';
 import type { DeploymentConfig, JsonObject, JsonValue } from '../types.js';
@@ -221,6 +221,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const modelInfo: JsonObject = { ...mi };
   delete modelInfo.id;
 
+  const prices = deploymentPrices({ litellmParams: lp, modelInfo, model });
   const base: DeploymentConfig = {
     id,
     group,
@@ -244,8 +245,10 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     bodyDefaults: readBodyDefaults(r, lpPath, lp),
     extraHeaders,
     basicAuth: basicAuth?.authorization ?? null,
-    costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, upstreamModel }),
-    maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, upstreamModel, provider }),
+    costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, model }),
+    inputCostPerToken: prices.input,
+    outputCostPerToken: prices.output,
+    maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, model, provider }),
     modelInfo,
     litellmParams: lp,
   };
