@@ -82,9 +82,10 @@ test('aliases: pointing to a group whose deployments were all skipped warns and 
 const missing: readonly { name: string; alias: string; dropped: string; warning: string }[] = [
   {
     name: 'close to a real one',
-    alias: 'gpt-4: gpt4o',
-    dropped: 'gpt-4',
-    warning: 'router_settings.model_group_alias.gpt-4 (line 15): points to group "gpt4o", which no deployment defines (did you mean "gpt-4o"?); alias ignored',
+    // Not a bare model name: `gpt-4` would still route, through openai/* as openai/gpt-4.
+    alias: 'four: gpt4o',
+    dropped: 'four',
+    warning: 'router_settings.model_group_alias.four (line 15): points to group "gpt4o", which no deployment defines (did you mean "gpt-4o"?); alias ignored',
   },
   {
     name: 'nothing close',

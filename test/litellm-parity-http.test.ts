@@ -207,3 +207,27 @@ router_settings:
   for (let i = 0; i < 30; i++) await post(`${proxy.url}/v1/chat/completions`, { model: 'chat', messages: msg });
   assert.ok(ups[0]!.requests.length > 0, 'short prompts reach the Azure deployment too');
 });
+
+test('wildcards: a bare claude-… name is served by an anthropic/* group (provider inferred, as LiteLLM retries <provider>/<model>)', async () => {
+  const { proxy, ups } = await start(([u]) => `model_list:
+  - model_name: "anthropic/*"
+    litellm_params: {model: "openai/*", api_base: "${u!.url}/v1", api_key: sk-gateway-test}
+`);
+  const r = await post(`${proxy.url}/v1/chat/completions`, { model: 'claude-3-5-sonnet', messages: msg });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((ups[0]!.requests[0]!.body as { model: string }).model, 'claude-3-5-sonnet');
+  assert.equal(r.headers.get('x-litellm-model-group'), 'claude-3-5-sonnet');
+  const prefixed = await post(`${proxy.url}/v1/chat/completions`, { model: 'anthropic/claude-3-haiku', messages: msg });
+  assert.equal(prefixed.status, 200, prefixed.text);
+  // A name no provider claims is still unknown.
+  const unknown = await post(`${proxy.url}/v1/chat/completions`, { model: 'llama-3-70b', messages: msg });
+  assert.equal(unknown.status, 400);
+  assert.equal(ups[0]!.requests.length, 2);
+
+  const info = await http(`${proxy.url}/model_group/info`);
+  const names = (info.json as { data: Array<{ model_group: string; max_input_tokens: number | null }> }).data;
+  assert.equal(names[0]?.model_group, 'anthropic/*');
+  const sonnet = names.find((g) => g.model_group === 'anthropic/claude-3-5-sonnet');
+  assert.ok(sonnet, names.map((g) => g.model_group).join(', '));
+  assert.equal(sonnet.max_input_tokens, 200000);
+});

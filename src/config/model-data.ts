@@ -113,10 +113,13 @@ function perToken(p: ModelPrice, key: string): number | null {
 /**
  * The LiteLLM provider prefix of a bare model name (`claude-3-5-sonnet` → `anthropic`,
  * `gpt-4o` → `openai`, `gemini-1.5-pro` → `vertex_ai`), from the providers' name patterns in
- * the model data; null when no provider claims it, or the name already has a prefix.
+ * the model data; null when no provider claims it, the name already has a prefix, or it has
+ * capitals (LiteLLM matches its lowercase lists exactly).
  */
 export function inferProvider(bareModel: string): string | null {
   if (bareModel === '' || bareModel.includes('/')) return null;
+  // The data's patterns ignore case; LiteLLM's provider lists are lowercase names, looked up exactly.
+  if (bareModel !== bareModel.toLowerCase()) return null;
   let id: string | undefined;
   try {
     id = findProvider({ modelId: bareModel })?.id;
