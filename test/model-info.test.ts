@@ -236,7 +236,8 @@ const bare = { ...localInfo, mode: 'chat', tpm: null, supports_reasoning: false 
 test('/model_group/info: per non-hidden alias, then per group, with sums, maxima, ORs and providers', () => {
   const res = modelGroupInfoBody(cfg, {});
   assert.equal(res.status, 200);
-  assert.deepEqual(groups(res.body), [
+  const all = groups(res.body);
+  assert.deepEqual(all.slice(0, 6), [
     { model_group: 'gpt-4', ...gpt4oInfo },
     { model_group: 'l', ...localInfo },
     { model_group: 'gpt-4o', ...gpt4oInfo },
@@ -244,6 +245,13 @@ test('/model_group/info: per non-hidden alias, then per group, with sums, maxima
     { model_group: 'mocked', ...bare, providers: ['bedrock'] },
     { model_group: 'openai/*', ...bare, providers: ['openai'] },
   ]);
+  // Then the models openai/* serves, from the model data (LiteLLM's get_known_models_from_wildcard).
+  const expanded = all.slice(6);
+  assert.ok(expanded.length > 20, `${expanded.length} models`);
+  assert.ok(expanded.every((g) => typeof g.model_group === 'string' && g.model_group.startsWith('openai/') && g.model_group !== 'openai/*'));
+  assert.deepEqual(expanded.find((g) => g.model_group === 'openai/gpt-4o'), {
+    ...bare, model_group: 'openai/gpt-4o', providers: ['openai'], max_input_tokens: 128000, input_cost_per_token: 2.5e-6, output_cost_per_token: 10e-6,
+  });
 });
 
 test('/model_group/info: the field order matches LiteLLM ModelGroupInfo', () => {
@@ -260,7 +268,8 @@ const groupFilters: readonly { name: string; group: string; expect: readonly str
   { name: 'a wildcard group by name', group: 'openai/*', expect: ['openai/*'] },
   { name: 'an alias', group: 'gpt-4', expect: ['gpt-4'] },
   { name: 'a hidden alias', group: 'hidden-4', expect: [] },
-  { name: 'a name a wildcard serves', group: 'openai/gpt-4o', expect: [] },
+  { name: 'a model a provider wildcard serves (listed under it)', group: 'openai/gpt-4o', expect: ['openai/gpt-4o'] },
+  { name: 'a name a wildcard serves that the model data does not list', group: 'openai/my-finetune', expect: [] },
   { name: 'an unknown name', group: 'nope', expect: [] },
   { name: 'a deployment id', group: 'oa-1', expect: [] },
 ];

@@ -60,6 +60,19 @@ const noCatchAll = load(`
       direct: hosted_vllm/llama-3-b
 `);
 
+// Wildcard groups named by provider, served through an OpenAI-compatible gateway.
+const providerWildcards = load(`
+  model_list:
+    - model_name: anthropic/*
+      litellm_params: {model: openai/*, api_base: "http://gw:4000/v1"}
+    - model_name: vertex_ai/*
+      litellm_params: {model: openai/*, api_base: "http://gw:4000/v1"}
+    - model_name: mistral/*
+      litellm_params: {model: mistral/*}
+    - model_name: claude-special
+      litellm_params: {model: openai/claude-special, api_base: "http://gw:4000/v1"}
+`);
+
 function idOf(cfg: ProxyConfig, model: string): string {
   const d = cfg.deployments.find((x) => x.model === model);
   assert.ok(d, model);
@@ -102,7 +115,14 @@ const cases: readonly { name: string; cfg: ProxyConfig; model: string; expect: R
   },
   { name: 'alias to a litellm model', cfg: noCatchAll, model: 'direct', expect: r('local', 'direct', idOf(noCatchAll, 'hosted_vllm/llama-3-b')) },
   { name: 'a model a wildcard serves, with its prefix', cfg: noCatchAll, model: 'openai/o3', expect: r('openai/*', 'openai/o3', null, ['o3']) },
-  { name: 'no provider prefix retry (gpt-4o-mini is not openai/gpt-4o-mini)', cfg: noCatchAll, model: 'gpt-4o-mini', expect: null },
+  // LiteLLM's PatternMatchRouter retries an unmatched name as <provider>/<name>.
+  { name: 'a bare name retried with its inferred provider (gpt-4o-mini → openai/gpt-4o-mini)', cfg: noCatchAll, model: 'gpt-4o-mini', expect: r('openai/*', 'gpt-4o-mini', null, ['gpt-4o-mini']) },
+  { name: 'a bare claude name → anthropic/*', cfg: providerWildcards, model: 'claude-3-5-sonnet', expect: r('anthropic/*', 'claude-3-5-sonnet', null, ['claude-3-5-sonnet']) },
+  { name: 'a bare gemini name → vertex_ai/* (where LiteLLM lists them)', cfg: providerWildcards, model: 'gemini-1.5-pro', expect: r('vertex_ai/*', 'gemini-1.5-pro', null, ['gemini-1.5-pro']) },
+  { name: 'a bare mistral name → mistral/*', cfg: providerWildcards, model: 'mistral-large-latest', expect: r('mistral/*', 'mistral-large-latest', null, ['mistral-large-latest']) },
+  { name: 'the name as sent matches first', cfg: providerWildcards, model: 'claude-special', expect: r('claude-special', 'claude-special') },
+  { name: 'no provider claims the name: no retry', cfg: providerWildcards, model: 'llama-3-70b', expect: null },
+  { name: 'a bare name whose provider has no wildcard group', cfg: providerWildcards, model: 'gpt-4o', expect: null },
   { name: 'unknown', cfg: noCatchAll, model: 'claude-3', expect: null },
   { name: 'empty', cfg: noCatchAll, model: '', expect: null },
   { name: 'case matters', cfg: noCatchAll, model: 'GPT-4o', expect: null },

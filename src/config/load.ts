@@ -90,7 +90,7 @@ function load(src: YamlSource, source: string, targetEnv: NodeJS.ProcessEnv): Lo
   const defaultMaxParallelRequests = r.number('router_settings.default_max_parallel_requests', get(router, 'default_max_parallel_requests'), rules.positiveCount);
   const defaults = readTimeouts(r, router, litellm);
   const server = readServer(r, general);
-  const deployments = readDeployments(r, get(root, 'model_list'), defaults);
+  const deployments = readDeployments(r, get(root, 'model_list'), { ...defaults, defaultMaxParallelRequests });
   const groups = new Map<string, DeploymentConfig[]>();
   for (const d of deployments) {
     const list = groups.get(d.group);

@@ -3,7 +3,9 @@
  * (router.py `_common_checks_available_deployment`, proxy/route_llm_request.py):
  *
  *   exact model group → `model_group_alias` → deployment id → wildcard group, most specific
- *   first → a deployment whose `litellm_params.model` equals the request ("specific deployment").
+ *   first, matched against the name as sent, then as `<provider>/<name>` with the provider
+ *   inferred from a bare name (`claude-3-5-sonnet` → `anthropic/claude-3-5-sonnet`) → a
+ *   deployment whose `litellm_params.model` equals the request ("specific deployment").
  *
  * Exact names, aliases and ids are one Map lookup; wildcard and miss results are cached.
  *
@@ -11,6 +13,8 @@
  * targets with it, the router resolves requests with it, the server lists /v1/models and the
  * model-info endpoints with it. This file holds the one wildcard matcher.
  */
+
+import { inferProvider } from './model-data.js';
 
 /** The fields of a DeploymentConfig (types.ts) that names resolve through; types.ts imports this file, not the reverse. */
 export interface NamedDeployment {
@@ -161,13 +165,27 @@ export class ModelNames {
     return this.#listed;
   }
 
-  /** Wildcard groups, then the specific-deployment fallback. */
-  #afterDirect(model: string): Resolved | null {
+  #matchWildcard(model: string): Resolved | null {
     for (const w of this.#wildcards) {
       const captures = matchCaptures(w.literals, model);
       if (captures !== null) return { group: w.group, reportedGroup: model, deploymentId: null, wildcardCaptures: captures };
     }
-    // LiteLLM does not retry an unmatched name with a provider prefix here; neither do we.
+    return null;
+  }
+
+  /** Wildcard groups (the name as sent, then with its inferred provider), then the specific-deployment fallback. */
+  #afterDirect(model: string): Resolved | null {
+    const w = this.#matchWildcard(model);
+    if (w !== null) return w;
+    // LiteLLM's PatternMatchRouter.get_pattern: `route(model) or route(f"{provider}/{model}")`,
+    // the provider from get_llm_provider (claude-… → anthropic, gpt-… → openai).
+    if (this.#wildcards.length > 0) {
+      const provider = inferProvider(model);
+      if (provider !== null) {
+        const inferred = this.#matchWildcard(`${provider}/${model}`);
+        if (inferred !== null) return { ...inferred, reportedGroup: model };
+      }
+    }
     const d = this.#byModel.get(model);
     if (d !== undefined) return { group: d.group, reportedGroup: d.group, deploymentId: d.id, wildcardCaptures: null };
     return null;

@@ -35,7 +35,11 @@ export interface DeploymentConfig {
   readonly weight: number | null;
   /** Priority tier (`order`, lower first); set by the loader, optional so hand-built test deployments need not. */
   readonly order?: number | null;
-  /** `max_parallel_requests`: per-deployment concurrency cap; set by the loader, optional like `order`. */
+  /**
+   * Per-deployment concurrency cap as LiteLLM derives it: `max_parallel_requests`, else `rpm`,
+   * else `max(1, int(tpm/1000*6))`, else `default_max_parallel_requests`; null = none.
+   * Set by the loader (the final value), optional like `order`.
+   */
   readonly maxParallelRequests?: number | null;
   /** `litellm_params.num_retries`: replaces the request/router retry count once this deployment fails; null = not set. */
   readonly numRetries?: number | null;
@@ -54,10 +58,14 @@ export interface DeploymentConfig {
   readonly basicAuth: string | null;
   /**
    * USD per token (input + output) for `cost-based-routing`: the deployment's own
-   * `input_cost_per_token` / `output_cost_per_token`, else the built-in table (prices.ts), else LiteLLM's default.
+   * `input_cost_per_token` / `output_cost_per_token`, else the model data (prices.ts), else LiteLLM's default.
    */
   readonly costPerToken: number;
-  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the built-in table (model-limits.ts); null = unknown. */
+  /** USD per prompt token: configured, else the model data (prices.ts); null = unknown. Set by the loader. */
+  readonly inputCostPerToken?: number | null;
+  /** USD per completion token, like `inputCostPerToken`. */
+  readonly outputCostPerToken?: number | null;
+  /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the model data (model-limits.ts; Azure by `base_model` only); null = unknown. */
   readonly maxInputTokens: number | null;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;
@@ -176,7 +184,7 @@ export interface ProxyConfig {
   readonly deployments: readonly DeploymentConfig[];
   /** Model groups in order of first appearance. */
   readonly groups: ReadonlyMap<string, readonly DeploymentConfig[]>;
-  /** `router_settings.model_group_alias`, in config order; every target is known to route. */
+  /** `router_settings.model_group_alias`, in config order; every target is known to route (the others are dropped with a warning). */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
   /** Request `model` → model group, built once by the loader; the router and the server resolve through it. */
   readonly names: ModelNames;

@@ -13,7 +13,8 @@ import { MasterKeyAuth } from './auth.js';
 import { framingProblem } from './framing.js';
 import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, routesBody } from './routes.js';
+import { version } from './version.js';
 import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
@@ -169,6 +170,10 @@ export class ProxyServer {
       writeJson(res, st, 200, ALIVE);
       return;
     }
+    if (route.kind === 'routes') {
+      writeJson(res, st, 200, routesBody);
+      return;
+    }
     if (route.kind === 'readiness') {
       const ready = this.#ready && !this.#draining;
       const shared = this.#opts.sharedState?.() ?? null;
@@ -178,6 +183,9 @@ export class ProxyServer {
         workers: this.#opts.dispatcher.threads,
         dispatch: this.#opts.dispatcher.mode,
         redis: shared === null ? 'not configured' : shared,
+        version,
+        // Dashboards built for LiteLLM read this key.
+        litellm_version: version,
       }));
       return;
     }

@@ -11,7 +11,8 @@
 import type { DeploymentConfig, JsonObject, JsonValue, ProxyConfig } from '../config/types.js';
 import { clean } from '../config/public-params.js';
 import { resolveProvider } from '../providers/index.js';
-import type { ModelNames } from '../config/model-names.js';
+import { ModelNames } from '../config/model-names.js';
+import { modelData, providerModels } from '../config/model-data.js';
 
 export interface InfoBody {
   readonly status: number;
@@ -21,6 +22,7 @@ export interface InfoBody {
 interface Cached {
   modelInfo?: string;
   groupInfo?: string;
+  groupEntries?: readonly JsonObject[];
 }
 
 const perConfig = new WeakMap<ProxyConfig, Cached>();
@@ -82,19 +84,57 @@ function servedBy(config: ProxyConfig, names: ModelNames, name: string): readonl
 
 /**
  * `{"data":[ModelGroupInfo...]}`: one entry per group and per non-hidden alias (named by the
- * alias, describing its target), in /v1/models order. `modelGroup` (`?model_group=`) keeps
- * only that name; an unknown or hidden name gives `{"data":[]}`, as in LiteLLM.
+ * alias, describing its target), in /v1/models order, each provider wildcard group followed by
+ * the models it serves. `modelGroup` (`?model_group=`) keeps only that name; an unknown or
+ * hidden name gives `{"data":[]}`, as in LiteLLM. Built once per config.
  */
 export function modelGroupInfoBody(config: ProxyConfig, opts: { modelGroup?: string }): InfoBody {
   const c = cached(config);
+  c.groupEntries ??= config.names.listed().flatMap((name) => [
+    groupInfo(name, servedBy(config, config.names, name)),
+    ...wildcardExpansion(config, name),
+  ]);
   if (opts.modelGroup !== undefined) {
     const name = opts.modelGroup;
-    const listed = config.names.listed().includes(name);
-    const data = listed ? [groupInfo(name, servedBy(config, config.names, name))] : [];
-    return { status: 200, body: JSON.stringify({ data }) };
+    return { status: 200, body: JSON.stringify({ data: c.groupEntries.filter((g) => g.model_group === name) }) };
   }
-  c.groupInfo ??= JSON.stringify({ data: config.names.listed().map((name) => groupInfo(name, servedBy(config, config.names, name))) });
+  c.groupInfo ??= JSON.stringify({ data: c.groupEntries });
   return { status: 200, body: c.groupInfo };
+}
+
+/**
+ * A wildcard group named by a provider (`openai/*`, `anthropic/*`) is followed by one entry per
+ * model the model data lists for that provider and the group would serve (LiteLLM's
+ * `get_known_models_from_wildcard`), each with that model's context window and prices unless
+ * the config gives them. Other wildcard groups (`*`, `llm-*`) are listed only under their name.
+ */
+function wildcardExpansion(config: ProxyConfig, name: string): JsonObject[] {
+  if (!name.includes('*') || !config.groups.has(name)) return [];
+  const slash = name.indexOf('/');
+  if (slash <= 0) return [];
+  const prefix = name.slice(0, slash);
+  const out: JsonObject[] = [];
+  const seen = new Set<string>();
+  for (const id of providerModels(prefix)) {
+    const served = `${prefix}/${id}`;
+    if (seen.has(served)) continue;
+    seen.add(served);
+    const r = config.names.resolve(served);
+    if (r === null || r.group !== name || r.wildcardCaptures === null) continue;
+    const captures = r.wildcardCaptures;
+    const deployments = (config.groups.get(name) ?? []).map((d): DeploymentConfig => {
+      const data = modelData(ModelNames.substitute(d.model, captures, served)) ?? modelData(served);
+      if (data === null) return d;
+      return {
+        ...d,
+        maxInputTokens: d.maxInputTokens ?? data.maxInputTokens,
+        inputCostPerToken: d.inputCostPerToken ?? data.inputCostPerToken,
+        outputCostPerToken: d.outputCostPerToken ?? data.outputCostPerToken,
+      };
+    });
+    out.push(groupInfo(served, deployments));
+  }
+  return out;
 }
 
 /** LiteLLM `Router._set_model_group_info`: sums for tpm/rpm, maxima for limits and prices, OR for capabilities. */
@@ -119,10 +159,11 @@ function groupInfo(name: string, deployments: readonly DeploymentConfig[]): Json
     const p = providerOf(d);
     if (p !== null && !providers.includes(p)) providers.push(p);
     const mi = d.modelInfo;
-    maxInput = max(maxInput, numberOf(mi.max_input_tokens));
+    // Configured values, else the model data the loader looked up (LiteLLM merges its model map the same way).
+    maxInput = max(maxInput, numberOf(mi.max_input_tokens) ?? d.maxInputTokens);
     maxOutput = max(maxOutput, numberOf(mi.max_output_tokens) ?? numberOf(mi.max_tokens));
-    inputCost = max(inputCost, numberOf(mi.input_cost_per_token) ?? numberOf(d.litellmParams.input_cost_per_token));
-    outputCost = max(outputCost, numberOf(mi.output_cost_per_token) ?? numberOf(d.litellmParams.output_cost_per_token));
+    inputCost = max(inputCost, numberOf(mi.input_cost_per_token) ?? numberOf(d.litellmParams.input_cost_per_token) ?? d.inputCostPerToken ?? null);
+    outputCost = max(outputCost, numberOf(mi.output_cost_per_token) ?? numberOf(d.litellmParams.output_cost_per_token) ?? d.outputCostPerToken ?? null);
     // LiteLLM overwrites the mode with each deployment that sets one: the last wins.
     if (typeof mi.mode === 'string' && mi.mode !== '') mode = mi.mode;
     if (d.tpm !== null) tpm = (tpm ?? 0) + d.tpm;

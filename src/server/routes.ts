@@ -12,8 +12,37 @@ export type Route =
   | { readonly kind: 'model-group-info'; readonly method: 'get' }
   | { readonly kind: 'liveliness'; readonly method: 'get' }
   | { readonly kind: 'readiness'; readonly method: 'get' }
+  | { readonly kind: 'routes'; readonly method: 'get' }
   /** A model name in the path with a malformed percent-escape (`%zz`, a cut-off `%E0%A4%A`). */
   | { readonly kind: 'bad-escape'; readonly method: 'any' };
+
+/** One row of `GET /routes` (LiteLLM's shape: path, methods, name). */
+export interface ServedRoute {
+  readonly path: string;
+  readonly methods: readonly string[];
+  readonly name: string;
+}
+
+/** Every path `matchRoute` serves, for `GET /routes`; `{model}` stands for a model name. */
+export const servedRoutes: readonly ServedRoute[] = [
+  ...(['/chat/completions', '/v1/chat/completions', '/openai/deployments/{model}/chat/completions', '/engines/{model}/chat/completions', '/v1/engines/{model}/chat/completions'] as const)
+    .map((path) => ({ path, methods: ['POST'], name: 'chat_completion' })),
+  ...(['/completions', '/v1/completions', '/openai/deployments/{model}/completions', '/engines/{model}/completions', '/v1/engines/{model}/completions'] as const)
+    .map((path) => ({ path, methods: ['POST'], name: 'completion' })),
+  ...(['/embeddings', '/v1/embeddings', '/openai/deployments/{model}/embeddings', '/engines/{model}/embeddings', '/v1/engines/{model}/embeddings'] as const)
+    .map((path) => ({ path, methods: ['POST'], name: 'embeddings' })),
+  ...(['/models', '/v1/models', '/models/{model}', '/v1/models/{model}'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_list' })),
+  ...(['/model/info', '/v1/model/info'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_info' })),
+  ...(['/model_group/info', '/v1/model_group/info'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_group_info' })),
+  { path: '/health', methods: ['GET'], name: 'health_endpoint' },
+  { path: '/health/liveliness', methods: ['GET'], name: 'health_liveliness' },
+  { path: '/health/liveness', methods: ['GET'], name: 'health_liveliness' },
+  { path: '/health/readiness', methods: ['GET'], name: 'health_readiness' },
+  { path: '/routes', methods: ['GET'], name: 'get_routes' },
+];
+
+/** The `GET /routes` body, built once. */
+export const routesBody = JSON.stringify({ routes: servedRoutes });
 
 const badEscape: Route = { kind: 'bad-escape', method: 'any' };
 
@@ -55,6 +84,8 @@ export function matchRoute(rawPath: string): Route | null {
       return { kind: 'liveliness', method: 'get' };
     case '/health/readiness':
       return { kind: 'readiness', method: 'get' };
+    case '/routes':
+      return { kind: 'routes', method: 'get' };
     case '/health':
       return { kind: 'health', method: 'get' };
     case '/model/info':

@@ -1,7 +1,7 @@
 /**
  * `router_settings.model_group_alias`. LiteLLM rewrites an alias to its target, then resolves
- * the target like any request; a target nothing serves is refused here, checked with the
- * config's one name resolver (model-names.ts).
+ * the target like any request; a target nothing serves is dropped with a warning, checked
+ * with the config's one name resolver (model-names.ts).
  */
 import { get, isObject, isUnset } from '../json.js';
 import type { ModelNames } from '../model-names.js';
@@ -13,8 +13,8 @@ import { joinKey } from '../yaml-source.js';
 /**
  * LiteLLM rewrites an alias to its target, then resolves the target like any request: model
  * group, deployment id, wildcard pattern, `litellm_params.model` (router.py
- * `_common_checks_available_deployment`). A target none of those serves is a typo, refused
- * here rather than answered with "Invalid model name" on every request.
+ * `_common_checks_available_deployment`). A target none of those serves is ignored with a
+ * warning (LiteLLM starts and ignores it too): the alias then routes like any unknown name.
  */
 export function readAliases(r: ConfigReader, router: JsonObject, groups: ReadonlyMap<string, unknown>, names: ModelNames): Map<string, ModelGroupAlias> {
   const out = new Map<string, ModelGroupAlias>();
@@ -61,8 +61,9 @@ export function readAliases(r: ConfigReader, router: JsonObject, groups: Readonl
       r.problem(p, `points to "${target}", which is itself an alias; aliases do not chain${hint}`);
       continue;
     }
+    // LiteLLM starts and the alias answers "Invalid model name"; so do we, with one warning.
     const close = closeName(target, [...groups.keys()]);
-    r.problem(p, `points to group "${target}", which no deployment defines${close === null ? '' : `; did you mean "${close}"?`}`);
+    r.warn(`${r.at(p)}: points to group "${target}", which no deployment defines${close === null ? '' : ` (did you mean "${close}"?)`}; alias ignored`);
   }
   return out;
 }

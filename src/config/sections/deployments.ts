@@ -11,13 +11,14 @@ import type { MockResponse } from '../../providers/mock.js';
 import { urlSecrets } from '../../secrets.js';
 import { deploymentId, pyStr } from '../deployment-id.js';
 import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
+import { effectiveMaxParallel } from '../max-parallel.js';
 import { deploymentMaxInputTokens } from '../model-limits.js';
-import { deploymentCostPerToken } from '../prices.js';
+import { deploymentCostPerToken, deploymentPrices } from '../prices.js';
 import { rules, type ConfigReader } from '../reader.js';
 import { suggest } from '../suggest.js';
 import type { DeploymentConfig, JsonObject, JsonValue } from '../types.js';
 import { joinIndex, joinKey } from '../yaml-source.js';
-import type { TimeoutDefaults } from './settings.js';
+import type { DeploymentDefaults } from './settings.js';
 
 /** OpenAI body parameters LiteLLM forwards from `litellm_params` as call defaults. */
 const bodyDefaultKeys = [
@@ -38,7 +39,7 @@ const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organiz
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, defaults: TimeoutDefaults): DeploymentConfig[] {
+export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, defaults: DeploymentDefaults): DeploymentConfig[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     r.problem('model_list', `must be a list of deployments, got ${kindOf(raw)}`);
@@ -60,18 +61,25 @@ export function readDeployments(r: ConfigReader, raw: JsonValue | undefined, def
   resolved.forEach((entry, i) => {
     const name = isObject(entry) ? get(entry, 'model_name') : undefined;
     if (typeof name === 'string' && name !== '') r.entryNames.add(name);
-    const d = readDeployment(r, entry, i, defaults);
-    if (d === null) return;
+    const ds = readDeployment(r, entry, i, defaults);
+    if (ds === null) return;
+    // One entry with a list of organizations is several deployments with one id, on purpose.
+    const d = ds[0]!;
     const first = byId.get(d.id);
     // LiteLLM keys cooldowns and usage by id, so equal ids share that state; allowed, but rarely meant.
     if (first !== undefined) {
       r.warn(`model_list[${i}] (${d.group}): id "${d.id}" is also used by model_list[${first}]; the two share routing state, as in LiteLLM`);
     } else byId.set(d.id, i);
-    out.push(d);
+    out.push(...ds);
   });
   return out;
 }
-function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: TimeoutDefaults): DeploymentConfig | null {
+/**
+ * One entry's deployments: one, or with `organization: [org-1, org-2]` one per organization,
+ * all with the entry's id, as LiteLLM's `set_model_list` creates them (the id is hashed over
+ * the list as written). Each twin sends its own `OpenAI-Organization`.
+ */
+function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: DeploymentDefaults): DeploymentConfig[] | null {
   const path = joinIndex('model_list', i);
   if (!isObject(entry)) {
     r.problem(path, `must be a mapping with model_name and litellm_params, got ${kindOf(entry)}`);
@@ -179,6 +187,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     apiBase = chosen === null ? null : normaliseApiBase(upstream.prefix, chosen);
     apiKey = apiKeyParam ?? firstSet((fam?.keyEnv ?? []).map((n) => r.envValue(n)));
   }
+  const orgs = readOrganizations(r, lpPath, lp);
   const extraHeaders = readExtraHeaders(r, lpPath, lp);
   const basicAuth = readUserinfo(r, lpPath, provider, apiBase, apiKeyParam, extraHeaders);
   if (basicAuth !== null) {
@@ -192,7 +201,10 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const tpm = r.firstNumber([[path, entry, 'tpm'], [lpPath, lpRaw, 'tpm'], [miPath, mi, 'tpm']], rules.count);
   const weight = r.firstNumber([[lpPath, lp, 'weight'], [miPath, mi, 'weight']], rules.weight);
   const order = r.firstNumber([[lpPath, lp, 'order'], [miPath, mi, 'order']], rules.integer);
-  const maxParallelRequests = r.firstNumber([[lpPath, lp, 'max_parallel_requests'], [miPath, mi, 'max_parallel_requests']], rules.positiveCount);
+  const maxParallelRequests = effectiveMaxParallel(
+    r.firstNumber([[lpPath, lp, 'max_parallel_requests'], [miPath, mi, 'max_parallel_requests']], rules.positiveCount),
+    rpm, tpm, defaults.defaultMaxParallelRequests,
+  );
   // LiteLLM's _get_non_stream_timeout reads the deployment's `timeout`, then its `request_timeout`.
   const timeoutS = r.firstNumber([[lpPath, lp, 'timeout'], [lpPath, lp, 'request_timeout'], [miPath, mi, 'timeout']], rules.seconds)
     ?? defaults.timeoutS;
@@ -205,11 +217,12 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const cooldownTimeS = r.number(joinKey(lpPath, 'cooldown_time'), get(lp, 'cooldown_time'), rules.nonNegativeSeconds);
 
   const id = readId(r, joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
-  if (id === null || badBase) return null;
+  if (id === null || badBase || orgs === undefined) return null;
   const modelInfo: JsonObject = { ...mi };
   delete modelInfo.id;
 
-  return {
+  const prices = deploymentPrices({ litellmParams: lp, modelInfo, model });
+  const base: DeploymentConfig = {
     id,
     group,
     index: i,
@@ -232,11 +245,47 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     bodyDefaults: readBodyDefaults(r, lpPath, lp),
     extraHeaders,
     basicAuth: basicAuth?.authorization ?? null,
-    costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, upstreamModel }),
-    maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, upstreamModel, provider }),
+    costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, model }),
+    inputCostPerToken: prices.input,
+    outputCostPerToken: prices.output,
+    maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, model, provider }),
     modelInfo,
     litellmParams: lp,
   };
+  if (orgs === null) return [base];
+  // An OpenAI-Organization in extra_headers wins over `organization`, as for a single one.
+  const explicit = Object.keys(extraHeaders).some((h) => h.toLowerCase() === 'openai-organization');
+  return orgs.map((org) => ({
+    ...base,
+    extraHeaders: explicit ? extraHeaders : { ...extraHeaders, 'OpenAI-Organization': org },
+    litellmParams: { ...lp, organization: org },
+  }));
+}
+/**
+ * `organization` as a list: the organizations, one deployment each. null: not a list (the
+ * single value is read with the headers); undefined: a bad list (a problem is recorded).
+ */
+function readOrganizations(r: ConfigReader, lpPath: string, lp: JsonObject): string[] | null | undefined {
+  const org = get(lp, 'organization');
+  if (!Array.isArray(org)) return null;
+  const path = joinKey(lpPath, 'organization');
+  if (org.length === 0) {
+    r.problem(path, 'must list at least one organization (or be a single string)');
+    return undefined;
+  }
+  const out: string[] = [];
+  let bad = false;
+  org.forEach((o, k) => {
+    const p = joinIndex(path, k);
+    if (typeof o !== 'string' || o === '') {
+      r.problem(p, `must be a non-empty string, got ${r.got(p, o)}`);
+      bad = true;
+    } else if (/[\r\n\0]/.test(o)) {
+      r.problem(p, 'must not contain line breaks or NUL');
+      bad = true;
+    } else out.push(o);
+  });
+  return bad ? undefined : out;
 }
 /**
  * `api_base: http://user:pw@host/v1`: the user-info is cut from the URL (it is shown in
@@ -359,14 +408,9 @@ function readExtraHeaders(r: ConfigReader, lpPath: string, lp: JsonObject): Reco
     }
   }
   const orgPath = joinKey(lpPath, 'organization');
-  let org = get(lp, 'organization');
-  if (Array.isArray(org)) {
-    // LiteLLM creates one deployment per organization; we do not (yet).
-    const first = org.find((o): o is string => typeof o === 'string' && o !== '');
-    r.warn(`${r.at(orgPath)}: a list of organizations is not implemented yet; using only the first`);
-    org = first ?? null;
-  }
-  if (!isUnset(org) && org !== '') {
+  const org = get(lp, 'organization');
+  // A list makes one deployment per organization (readDeployment); each adds its own header.
+  if (!isUnset(org) && org !== '' && !Array.isArray(org)) {
     if (typeof org !== 'string') r.problem(orgPath, `must be a string, got ${r.got(orgPath, org)}`);
     else if (/[\r\n\0]/.test(org)) r.problem(orgPath, 'must not contain line breaks or NUL');
     else if (!Object.keys(headers).some((h) => h.toLowerCase() === 'openai-organization')) headers['OpenAI-Organization'] = org;

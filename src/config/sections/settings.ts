@@ -64,6 +64,12 @@ export interface TimeoutDefaults {
   readonly streamTimeoutS: number | null;
 }
 
+/** Router-level values a deployment falls back to. */
+export interface DeploymentDefaults extends TimeoutDefaults {
+  /** `router_settings.default_max_parallel_requests`; null = none. */
+  readonly defaultMaxParallelRequests: number | null;
+}
+
 /**
  * One warning per key of a settings section that Switchyard does not act on (or that LiteLLM
  * reads elsewhere), and the secrets each section holds.
