@@ -8,6 +8,7 @@
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
+import { DEFAULT_LATENCY_TTL_MS } from './strategies/latency-based.js';
 import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate } from './strategies/types.js';
 import { SyncLedger, type PendingUsage, type SharedView } from './sync-ledger.js';
@@ -103,11 +104,13 @@ export class DeploymentState implements DeploymentView {
   #ewmaUpdatedAt: number | null = null;
   readonly #latency: number[] = [];
   readonly #ttft: number[] = [];
+  /** `routing_strategy_args.ttl`: samples are gone for good once none came for this long (LiteLLM's cache TTL). */
+  readonly #latencyTtlMs: number;
 
   constructor(
     cfg: DeploymentConfig,
     targets: Readonly<Record<Endpoint, UpstreamTarget>> | null,
-    opts: { costPerToken: number; defaultMaxParallel: number | null },
+    opts: { costPerToken: number; defaultMaxParallel: number | null; latencyTtlMs?: number },
   ) {
     this.cfg = cfg;
     this.id = cfg.id;
@@ -117,6 +120,7 @@ export class DeploymentState implements DeploymentView {
     this.order = cfg.order ?? Number.POSITIVE_INFINITY;
     this.maxParallel = cfg.maxParallelRequests ?? opts.defaultMaxParallel;
     this.costPerToken = opts.costPerToken;
+    this.#latencyTtlMs = opts.latencyTtlMs ?? DEFAULT_LATENCY_TTL_MS;
     this.targets = targets;
     const apiBase = cfg.apiBase === null ? '' : cfg.apiBase.split('?')[0]!;
     this.responseHeaders = apiBase === ''
@@ -317,8 +321,22 @@ export class DeploymentState implements DeploymentView {
     return ms;
   }
 
+  /**
+   * LiteLLM keeps a group's latency map under one cache key whose TTL every write renews: once
+   * no sample came for `ttl`, the old ones have expired and the next sample starts afresh,
+   * rather than being averaged with samples the picker already treats as no data.
+   */
+  #expireLatency(now: number): void {
+    if (this.#latencyUpdatedAt !== null && now - this.#latencyUpdatedAt > this.#latencyTtlMs) {
+      this.#latency.length = 0;
+      this.#ttft.length = 0;
+      this.#ttftScore = null;
+    }
+  }
+
   recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
     this.#successes++;
+    this.#expireLatency(now);
     const tokens = usage?.completionTokens ?? 0;
     // LiteLLM ranks by seconds per output token (raw seconds when no tokens were reported).
     pushSample(this.#latency, tokens > 0 ? latencyMs / 1000 / tokens : latencyMs / 1000);
@@ -337,6 +355,7 @@ export class DeploymentState implements DeploymentView {
   }
 
   recordTimeout(now: number, elapsedMs: number): void {
+    this.#expireLatency(now);
     pushSample(this.#latency, TIMEOUT_PENALTY_S);
     this.#latencyScore = mean(this.#latency);
     this.#latencyUpdatedAt = now;

@@ -59,10 +59,12 @@ export class Router {
     const picker = createPicker(config.router.routingStrategy, config.router.routingStrategyArgs);
     const actors = new Map<string, GroupActor>();
     const maxInputTokens = new Map<string, number>();
+    const ttlSeconds = config.router.routingStrategyArgs.ttlSeconds;
+    const latencyTtlMs = ttlSeconds === undefined ? undefined : ttlSeconds * 1000;
     for (const [name, deps] of config.groups) {
       const states = deps.map((d) => {
         if (d.maxInputTokens !== null) maxInputTokens.set(d.id, d.maxInputTokens);
-        return new DeploymentState(d, targetsFor(d), { costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests });
+        return new DeploymentState(d, targetsFor(d), { costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs });
       });
       actors.set(name, new GroupActor(name, states, picker, {
         maxQueue: PARALLEL_QUEUE,
