@@ -52,7 +52,7 @@ export function jsonLogsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? logLevelFromEnv();
   const min = order[level] ?? 20;
-  const out = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const out = opts.write ?? stderrLines();
   let known = new Set<string>();
   let secrets = Secrets.none;
   const addSecrets = (more: readonly string[]): void => {
@@ -93,6 +93,26 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     addSecrets,
+  };
+}
+
+/**
+ * Lines to stderr, batched: the lines of one turn of the event loop go out in one write at
+ * its end (an access line per request would otherwise cost a syscall each), and whatever is
+ * left is written before the process exits.
+ */
+function stderrLines(): (line: string) => void {
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    process.stderr.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (pending === '') setImmediate(flush);
+    pending += `${line}\n`;
   };
 }
 
