@@ -255,6 +255,7 @@ export class ProxyServer {
     }
     res.onAborted(() => {
       st.aborted = true;
+      logAborted(st);
     });
     router.healthCheck({ model, modelId }).then(
       (r) => {
