@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
- * `switchyard --config my.yaml [--port 4000] [--host 127.0.0.1] [--workers N]`
+ * `switchyard --config my.yaml [--port 4000] [--host 127.0.0.1] [--workers N] [--json-logs] [--detailed_debug]`
  * Prints `listening on http://HOST:PORT` once ready. SIGTERM/SIGINT drain and exit 0.
  * `switchyard check -c a.yaml [-c b.yaml | b.yaml …]` validates without serving.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkConfigs } from './check.js';
 import { formatProblems, loadConfigFile } from './config/load.js';
 import { defaultWorkers, startProxy } from './index.js';
-import { createLogger } from './log.js';
+import { createLogger, jsonLogsFromEnv, logLevelFromEnv } from './log.js';
 import { uwsBuild } from './server/uws.js';
+import { version } from './version.js';
 
-const usage = `Usage: switchyard --config <file.yaml> [--port 4000] [--host 127.0.0.1] [--workers N]
+const usage = `Usage: switchyard --config <file.yaml> [--port 4000] [--host 127.0.0.1] [--workers N] [--json-logs] [--detailed_debug]
        switchyard check [-c] <file.yaml> [[-c] <file.yaml> …]
        switchyard --version
 
@@ -20,17 +20,15 @@ const usage = `Usage: switchyard --config <file.yaml> [--port 4000] [--host 127.
   --port, -p     port to listen on (default 4000; 0 picks a free one). Env: PORT
   --host         address to bind (default 127.0.0.1; use 0.0.0.0 in containers). Env: HOST
   --workers, -w  upstream worker threads (default ${defaultWorkers()} here; 0 = inline on the main thread). Env: SWITCHYARD_WORKERS
+  --num_workers  LiteLLM's spelling, taken as --workers (upstream threads; LiteLLM's are uvicorn processes)
+  --json-logs    JSON log lines (also litellm_settings.json_logs: true, or env JSON_LOGS=true)
+  --detailed_debug  log at debug level (also env LITELLM_LOG=DEBUG or SWITCHYARD_LOG_LEVEL=debug)
   --version, -v  print the version and exit
 
   check          load each config as the server would, print the groups and deployments it would
                  serve and every warning, or every problem with its path and line; exit 0 when
                  all load, 1 otherwise. Needs no network and starts no server.
 `;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function plural(n: number, one: string): string {
   return `${n} ${one}${n === 1 ? '' : 's'}`;
@@ -77,6 +75,9 @@ async function main(): Promise<void> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         workers: { type: 'string', short: 'w' },
+        num_workers: { type: 'string' },
+        'json-logs': { type: 'boolean' },
+        detailed_debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -89,28 +90,36 @@ async function main(): Promise<void> {
     return;
   }
   if (values.version) {
-    process.stdout.write(`switchyard ${version()}\n`);
+    process.stdout.write(`switchyard ${version}\n`);
     return;
   }
   const configPath = (values.config as string | undefined) ?? process.env.SWITCHYARD_CONFIG;
   if (!configPath) fail(`--config is required\n\n${usage}`);
   const port = intArg('port', (values.port as string | undefined) ?? process.env.PORT, 4000);
-  const workers = intArg('workers', (values.workers as string | undefined) ?? process.env.SWITCHYARD_WORKERS, defaultWorkers());
+  if (values.workers !== undefined && values.num_workers !== undefined && values.workers !== values.num_workers) {
+    fail(`--workers ${String(values.workers)} and --num_workers ${String(values.num_workers)} disagree; give one`);
+  }
+  const workersArg = values.workers !== undefined ? 'workers' : 'num_workers';
+  const workers = intArg(workersArg, ((values.workers ?? values.num_workers) as string | undefined) ?? process.env.SWITCHYARD_WORKERS, defaultWorkers());
   const host = (values.host as string | undefined) ?? process.env.HOST ?? '127.0.0.1';
 
-  const log = createLogger();
   const loaded = loadConfigFile(configPath);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(configPath, loaded.problems)}\n`);
     process.exit(1);
   }
   const config = loaded.config;
+  const log = createLogger({
+    level: values.detailed_debug === true ? 'debug' : logLevelFromEnv(),
+    json: values['json-logs'] === true || config.server.jsonLogs || jsonLogsFromEnv(),
+  });
   log.addSecrets(config.secrets);
   for (const w of config.warnings) log.warn(w);
 
   const proxy = await startProxy({ config, host, port, workers, log });
   const groups = config.groups.size;
-  log.info(`switchyard ${version()}: ${plural(config.deployments.length, 'deployment')} in ${plural(groups, 'model group')}; ${workers === 0 ? 'upstream calls inline' : plural(workers, 'upstream worker thread')}; ${uwsBuild}`);
+  log.info(`switchyard ${version}: ${plural(config.deployments.length, 'deployment')} in ${plural(groups, 'model group')}; ${workers === 0 ? 'upstream calls inline' : plural(workers, 'upstream worker thread')}; ${uwsBuild}`);
+  log.debug('debug logging on', { config: configPath, host, port: proxy.port, workers, allowed_origins: config.server.allowedOrigins.join(',') });
   process.stdout.write(`switchyard listening on ${proxy.url}\n`);
 
   let stopping = false;

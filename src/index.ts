@@ -62,6 +62,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     masterKey: opts.config.server.masterKey,
     maxBodyBytes: opts.config.server.maxRequestBodyBytes,
     shutdownGraceMs: opts.config.server.shutdownGraceMs,
+    allowedOrigins: opts.config.server.allowedOrigins,
     log,
   });
   let port: number;

@@ -1,40 +1,129 @@
 /**
- * Plain-text logging to stderr. Every line passes through the secrets redactor
- * (src/secrets.ts), which replaces any secret from the config (api keys, passwords, header
- * values, api_base credentials, master key) with `[redacted]`: a key never reaches a log
- * even when an upstream error echoes it back.
+ * Logging to stderr: JSON lines (pino) or human lines, one format per process. Every line,
+ * message and fields alike, passes through the secrets redactor (src/secrets.ts), which
+ * replaces any secret from the config (api keys, passwords, header values, api_base
+ * credentials, master key) with `[redacted]`: a key never reaches a log even when an
+ * upstream error echoes it back. The whole finished line is redacted, so a secret in a field
+ * is caught as well as one in the message (JSON-escaped forms included).
  */
+import { pino, type Logger as Pino } from 'pino';
 import { Secrets } from './secrets.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
+/** Extra fields of a line: JSON properties, or `key=value` pairs on a human line. */
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
 export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-  debug(msg: string): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
   /** Adds secrets to redact (config load happens before the logger knows them). */
   addSecrets(secrets: readonly string[]): void;
 }
 
-export function createLogger(opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
-  const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-  const min = order[opts.level ?? (process.env.SWITCHYARD_LOG_LEVEL as Level | undefined) ?? 'info'] ?? 20;
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+export interface LoggerOptions {
+  /** Default: `logLevelFromEnv()`. */
+  readonly level?: Level;
+  /** JSON lines instead of human lines. Default: `jsonLogsFromEnv()`. */
+  readonly json?: boolean;
+  /** Where each finished line goes (no trailing newline); default stderr. */
+  readonly write?: (line: string) => void;
+}
+
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const levels = new Set<string>(Object.keys(order));
+/** LiteLLM's `LITELLM_LOG` values. */
+const litellmLevels: Readonly<Record<string, Level>> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', WARN: 'warn', ERROR: 'error', CRITICAL: 'error' };
+
+/** `SWITCHYARD_LOG_LEVEL` (debug/info/warn/error), else LiteLLM's `LITELLM_LOG` (DEBUG/INFO/WARNING/ERROR), else info. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): Level {
+  const own = env.SWITCHYARD_LOG_LEVEL?.toLowerCase();
+  if (own !== undefined && levels.has(own)) return own as Level;
+  return litellmLevels[env.LITELLM_LOG?.toUpperCase() ?? ''] ?? 'info';
+}
+
+/** LiteLLM's `JSON_LOGS=true`. */
+export function jsonLogsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(true|1|yes)$/i.test(env.JSON_LOGS ?? '');
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? logLevelFromEnv();
+  const min = order[level] ?? 20;
+  const out = opts.write ?? stderrLines();
   let known = new Set<string>();
   let secrets = Secrets.none;
-  const emit = (level: Level, msg: string): void => {
-    if (order[level] < min) return;
-    write(`${new Date().toISOString()} ${level.padEnd(5)} ${secrets.redact(msg)}`);
+  const addSecrets = (more: readonly string[]): void => {
+    known = new Set([...known, ...more]);
+    secrets = new Secrets(known);
+  };
+  if (opts.json ?? jsonLogsFromEnv()) {
+    const p: Pino = pino(
+      {
+        level,
+        base: null,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      // pino hands over each line with its newline; the redactor sees the finished line.
+      { write: (line: string) => out(secrets.redact(line.endsWith('\n') ? line.slice(0, -1) : line)) },
+    );
+    const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
+      if (order[l] < min) return;
+      if (fields === undefined) p[l](msg);
+      else p[l](fields, msg);
+    };
+    return {
+      debug: (m, f) => emit('debug', m, f),
+      info: (m, f) => emit('info', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      error: (m, f) => emit('error', m, f),
+      addSecrets,
+    };
+  }
+  const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
+    if (order[l] < min) return;
+    out(secrets.redact(`${new Date().toISOString()} ${l.padEnd(5)} ${msg}${fields === undefined ? '' : humanFields(fields)}`));
   };
   return {
-    debug: (m) => emit('debug', m),
-    info: (m) => emit('info', m),
-    warn: (m) => emit('warn', m),
-    error: (m) => emit('error', m),
-    addSecrets(more) {
-      known = new Set([...known, ...more]);
-      secrets = new Secrets(known);
-    },
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    addSecrets,
   };
+}
+
+/**
+ * Lines to stderr, batched: the lines of one turn of the event loop go out in one write at
+ * its end (an access line per request would otherwise cost a syscall each), and whatever is
+ * left is written before the process exits.
+ */
+function stderrLines(): (line: string) => void {
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    process.stderr.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (pending === '') setImmediate(flush);
+    pending += `${line}\n`;
+  };
+}
+
+/** ` key=value …`, values quoted when they hold a space, a quote or `=`; absent values left out. */
+function humanFields(fields: LogFields): string {
+  let s = '';
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === undefined || v === null || v === '') continue;
+    const t = String(v);
+    s += ` ${k}=${/[\s"=]/.test(t) ? JSON.stringify(t) : t}`;
+  }
+  return s;
 }

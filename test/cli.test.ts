@@ -26,8 +26,11 @@ function writeConfig(text: string): string {
   return file;
 }
 
-function run(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHYARD_WORKERS: '' } });
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SWITCHYARD_WORKERS: '', JSON_LOGS: '', LITELLM_LOG: '', SWITCHYARD_LOG_LEVEL: '', ...env },
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -190,4 +193,87 @@ test('with SWITCHYARD_UWS_PATH naming no build, the CLI exits 1 saying what it t
   assert.match(err, /SWITCHYARD_UWS_PATH=\/nonexistent\/uws: /);
   assert.match(err, /only it was tried/);
   assert.doesNotMatch(err, /listening/);
+});
+
+const mocked = `model_list:
+  - model_name: m
+    litellm_params: { model: openai/x, mock_response: hi, api_key: sk-cli-json-secret }
+`;
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text.split('\n').filter((l) => l !== '').map((l) => {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      assert.fail(`not a JSON line: ${l}`);
+    }
+  });
+}
+
+async function chatOnce(url: string, requestId: string): Promise<void> {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-request-id'), requestId);
+  await res.text();
+}
+
+async function until(fn: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!fn()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('--json-logs --detailed_debug --num_workers: every stderr line is JSON, debug included, with an access line per request', async (t) => {
+  const p = run(['--config', writeConfig(mocked), '--port', '0', '--json-logs', '--detailed_debug', '--num_workers', '1']);
+  t.after(() => p.child.kill('SIGKILL'));
+  const url = await listening(p);
+  await chatOnce(url, 'cli-json-1');
+  await until(() => p.err().includes('cli-json-1'), 'the access line');
+  const lines = jsonLines(p.err());
+  assert.ok(lines.some((l) => l.level === 'debug' && l.workers === 1), 'a debug line, and --num_workers taken as --workers');
+  assert.ok(lines.some((l) => l.level === 'info' && /1 upstream worker thread/.test(String(l.msg))));
+  const access = lines.find((l) => l.request_id === 'cli-json-1')!;
+  assert.equal(access.status, 200);
+  assert.equal(access.model_group, 'm');
+  assert.doesNotMatch(p.err(), /sk-cli-json-secret/);
+});
+
+test('litellm_settings.json_logs: true and LiteLLM\'s LITELLM_LOG=DEBUG switch JSON and debug on', async (t) => {
+  const p = run(['--config', writeConfig(`${mocked}litellm_settings:\n  json_logs: true\n`), '--port', '0', '--workers', '0'], { LITELLM_LOG: 'DEBUG' });
+  t.after(() => p.child.kill('SIGKILL'));
+  const url = await listening(p);
+  await chatOnce(url, 'cli-json-2');
+  await until(() => p.err().includes('cli-json-2'), 'the access line');
+  const lines = jsonLines(p.err());
+  assert.ok(lines.some((l) => l.level === 'debug'));
+});
+
+test('JSON_LOGS=true switches JSON lines on; without a switch lines are human', async (t) => {
+  const json = run(['--config', writeConfig(mocked), '--port', '0', '--workers', '0'], { JSON_LOGS: 'true' });
+  t.after(() => json.child.kill('SIGKILL'));
+  await listening(json);
+  assert.ok(jsonLines(json.err()).length > 0);
+  const human = run(['--config', writeConfig(mocked), '--port', '0', '--workers', '0']);
+  t.after(() => human.child.kill('SIGKILL'));
+  const url = await listening(human);
+  await chatOnce(url, 'cli-human-1');
+  await until(() => human.err().includes('cli-human-1'), 'the access line');
+  assert.match(human.err(), /^\S+Z info  POST \/v1\/chat\/completions 200 request_id=cli-human-1 /m);
+  assert.doesNotMatch(human.err(), /debug/, 'info by default');
+});
+
+test('an unknown flag, and --workers disagreeing with --num_workers, are clear usage errors', async () => {
+  const unknown = run(['--config', writeConfig(mocked), '--use_queue']);
+  assert.equal(await unknown.exit, 2);
+  assert.match(unknown.err(), /Unknown option '--use_queue'/);
+  assert.match(unknown.err(), /Usage:/);
+  const both = run(['--config', writeConfig(mocked), '--workers', '1', '--num_workers', '2']);
+  assert.equal(await both.exit, 2);
+  assert.match(both.err(), /--workers 1 and --num_workers 2 disagree/);
 });

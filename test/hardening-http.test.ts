@@ -264,7 +264,7 @@ model_list:
     assert.equal(broken.status, 200);
     const brokenText = await broken.text();
     assert.match(brokenText, /"partial":true/);
-    assert.match(brokenText, /data: \{"error":\{"message":"The proxy failed while handling this request[^"]*","type":"internal_server_error","param":null,"code":"500"\}\}/);
+    assert.match(brokenText, /data: \{"error":\{"message":"The proxy failed while handling this request[^"]*","type":"internal_server_error","param":null,"code":"500"\},"request_id":"[^"]+"\}/);
     assert.doesNotMatch(brokenText, /\[DONE\]/);
 
     // In uWS's onAborted callback: the client goes away and the cancel hook throws.

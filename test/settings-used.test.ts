@@ -57,6 +57,7 @@ const samples: Readonly<Record<Section, Readonly<Record<string, JsonValue>>>> = 
     max_fallbacks: 2,
     allowed_fails: 2,
     num_retries_per_request: 3,
+    json_logs: true,
   },
   general_settings: {
     master_key: 'sk-master-audit-1',
@@ -64,6 +65,7 @@ const samples: Readonly<Record<Section, Readonly<Record<string, JsonValue>>>> = 
     graceful_shutdown_seconds: 1,
     background_health_checks: true,
     health_check_interval: 60,
+    allowed_origins: ['https://app.example.com'],
   },
 };
 

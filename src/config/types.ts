@@ -133,6 +133,10 @@ export interface ServerSettings {
   readonly backgroundHealthChecks: boolean;
   /** `general_settings.health_check_interval` (seconds in the config), ms; default 300 s. */
   readonly healthCheckIntervalMs: number;
+  /** `general_settings.allowed_origins` (ours): origins CORS allows; default `['*']`, every one (LiteLLM's behaviour). */
+  readonly allowedOrigins: readonly string[];
+  /** `litellm_settings.json_logs` (LiteLLM's): JSON log lines. */
+  readonly jsonLogs: boolean;
 }
 
 /**

@@ -14,8 +14,9 @@ import { framingProblem } from './framing.js';
 import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
 import { matchRoute, routesBody } from './routes.js';
-import { version } from './version.js';
-import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
+import { version } from '../version.js';
+import { Cors } from './cors.js';
+import { logAborted, newResponseState, writeError, writeInternalError, writeJson, writePreflight, writeReply, type ReplyContext, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
@@ -27,8 +28,10 @@ export interface ServerOptions {
   readonly shutdownGraceMs: number;
   /** Redis sync status for readiness; null when the config names no Redis. */
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
-  /** Where errors thrown while handling a request are reported (they are answered with a 500). */
+  /** Where errors thrown while handling a request are reported (they are answered with a 500), and the access log. */
   readonly log?: Logger;
+  /** `general_settings.allowed_origins`; default every origin (`*`). */
+  readonly allowedOrigins?: readonly string[];
 }
 
 const ALIVE = JSON.stringify("I'm alive!");
@@ -47,11 +50,13 @@ export class ProxyServer {
   #active = 0;
   #idleWaiters: Array<() => void> = [];
   readonly #contexts = new Set<RequestContext>();
+  readonly #reply: ReplyContext;
 
   constructor(opts: ServerOptions) {
     assertNativeUws();
     this.#opts = opts;
     this.#auth = opts.masterKey ? new MasterKeyAuth(opts.masterKey) : null;
+    this.#reply = { log: opts.log ?? null, cors: new Cors(opts.allowedOrigins) };
     this.#app = uWS.App();
     this.#app.any('/*', (res, req) => this.#handle(res, req));
   }
@@ -129,7 +134,7 @@ export class ProxyServer {
    */
   #fail(res: HttpResponse, st: ResponseState, err: unknown): void {
     try {
-      this.#opts.log?.error(`internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.#opts.log?.error(`internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { request_id: st.requestId });
     } catch {
       /* a failing logger must not turn one bad request into a crash */
     }
@@ -137,7 +142,7 @@ export class ProxyServer {
   }
 
   #handle(res: HttpResponse, req: HttpRequest): void {
-    const st = newResponseState(this.#draining);
+    const st = newResponseState(this.#reply, req, this.#draining);
     try {
       this.#route(res, req, st);
     } catch (err) {
@@ -150,6 +155,10 @@ export class ProxyServer {
     const badFraming = framingProblem(req);
     if (badFraming !== null) {
       this.#refuseFraming(res, st, badFraming);
+      return;
+    }
+    if (st.method === 'OPTIONS') {
+      writePreflight(res, st, req.getHeader('access-control-request-headers'));
       return;
     }
     const route = matchRoute(req.getUrl());
@@ -218,7 +227,8 @@ export class ProxyServer {
     }
     if (this.#draining) {
       st.closeConnection = true;
-      writeError(res, st, new ProxyError('SHUTTING_DOWN', 'The proxy is shutting down; retry on another instance.'));
+      // Another instance behind the same address can serve it: the one error worth a client retry.
+      writeError(res, st, new ProxyError('SHUTTING_DOWN', 'The proxy is shutting down; retry on another instance.'), ['x-should-retry', 'true']);
       return;
     }
     this.#readBody(res, req, st, route.endpoint, route.pathModel, readHints(req));
@@ -254,6 +264,7 @@ export class ProxyServer {
     }
     res.onAborted(() => {
       st.aborted = true;
+      logAborted(st);
     });
     router.healthCheck({ model, modelId }).then(
       (r) => {
@@ -302,6 +313,7 @@ export class ProxyServer {
     };
     res.onAborted(() => {
       st.aborted = true;
+      logAborted(st);
       try {
         ctx.abort();
       } catch (err) {

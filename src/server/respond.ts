@@ -1,24 +1,45 @@
 /**
  * Response writing. Every write from outside a uWS callback is corked: one syscall per
- * response instead of one per header.
+ * response instead of one per header. Every response carries the common headers
+ * (`writeCommonHeaders`): request id, version, duration, CORS; every error response says
+ * whether a client should retry it (`x-should-retry`).
  */
 import { ProxyError, proxyErrorBody, statusLine } from '../errors.js';
 import type { Reply } from '../router/types.js';
+import { version } from '../version.js';
+import { logAccess } from './access-log.js';
+import type { ResponseState } from './response-state.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
-/** Per-response state the server keeps beside uWS's object. */
-export interface ResponseState {
-  aborted: boolean;
-  /** Set when the response has been ended (or taken over by a stream relay that ended it). */
-  finished: boolean;
-  /** Set once a stream relay has written the 200 and SSE headers: from then on only events can follow. */
-  streaming: boolean;
-  /** Ask the client to close the connection (during shutdown, after a refused body). */
-  closeConnection: boolean;
+export { newResponseState, type ReplyContext, type ResponseState } from './response-state.js';
+
+/** The request id, version, time in the proxy so far and CORS headers; inside a cork. */
+export function writeCommonHeaders(res: HttpResponse, st: ResponseState): void {
+  res.writeHeader('x-request-id', st.requestId);
+  res.writeHeader('x-litellm-call-id', st.requestId);
+  res.writeHeader('x-litellm-version', version);
+  res.writeHeader('x-litellm-response-duration-ms', (performance.now() - st.startedAt).toFixed(3));
+  st.ctx.cors.write(res, st.origin);
 }
 
-export function newResponseState(closeConnection: boolean): ResponseState {
-  return { aborted: false, finished: false, streaming: false, closeConnection };
+/**
+ * `x-should-retry` for an error reply: `true` when it carries `Retry-After` (no deployment is
+ * available now, one will be then) or already says so, `false` otherwise: the proxy has spent
+ * its own retries and fallbacks, or the request itself is wrong, and a client retry on top
+ * would only multiply the load.
+ */
+function shouldRetry(headers: readonly string[]): string | null {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    if (name === 'x-should-retry') return null;
+    if (name === 'retry-after') return 'true';
+  }
+  return 'false';
+}
+
+/** The access line of a request whose client went away (status: what was sent, or 499). */
+export function logAborted(st: ResponseState): void {
+  logAccess(st.ctx.log, st, null);
 }
 
 
@@ -31,6 +52,11 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
       if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
       const h = reply.headers;
       for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
+      writeCommonHeaders(res, st);
+      if (reply.status >= 400) {
+        const retry = shouldRetry(h);
+        if (retry !== null) res.writeHeader('x-should-retry', retry);
+      }
       res.end(reply.body, st.closeConnection);
     });
   } catch (err) {
@@ -40,6 +66,29 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
     throw err;
   }
   st.finished = true;
+  st.status = reply.status;
+  logAccess(st.ctx.log, st, reply.headers);
+}
+
+/** Answers a CORS preflight: 204, no auth asked (browsers send none on a preflight). */
+export function writePreflight(res: HttpResponse, st: ResponseState, requestedHeaders: string): void {
+  if (st.aborted || st.finished) return;
+  res.cork(() => {
+    res.writeStatus('204 No Content');
+    if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+    writeCommonHeaders(res, st);
+    st.ctx.cors.writePreflight(res, st.origin, requestedHeaders);
+    res.end(undefined, st.closeConnection);
+  });
+  st.finished = true;
+  st.status = 204;
+  logAccess(st.ctx.log, st, null);
+}
+
+/** `{"error":…}` with `"request_id"` beside `error`: an SSE error event, once the headers are out. */
+export function withRequestId(body: string, st: ResponseState): string {
+  const end = body.lastIndexOf('}');
+  return end <= 0 ? body : `${body.slice(0, end)},"request_id":${JSON.stringify(st.requestId)}}`;
 }
 
 /** Closes the connection under a response that cannot be completed. Never throws. */
@@ -76,10 +125,11 @@ export function writeInternalError(res: HttpResponse, st: ResponseState): void {
     if (st.streaming) {
       // end() without closing: see SseRelay (closing corrupts a chunked response's last chunk).
       res.cork(() => {
-        res.write(`data: ${proxyErrorBody(internalError)}\n\n`);
+        res.write(`data: ${withRequestId(proxyErrorBody(internalError), st)}\n\n`);
         res.end();
       });
       st.finished = true;
+      logAccess(st.ctx.log, st, null);
     } else {
       writeError(res, st, internalError);
     }

@@ -6,7 +6,8 @@
 import { statusLine } from '../errors.js';
 import type { Reply, StreamConsumer } from '../router/types.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
-import { writeReply, type ResponseState } from './respond.js';
+import { logAccess } from './access-log.js';
+import { withRequestId, writeCommonHeaders, writeReply, type ResponseState } from './respond.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 const ACK_BATCH = STREAM_WINDOW >> 1;
@@ -24,6 +25,8 @@ export class SseRelay implements StreamConsumer {
   /** Frames (and the end) that came before `start`. */
   #held: ArrayBuffer[] = [];
   #heldEnd: string | null | undefined = undefined;
+  /** The reply's headers, read by the access line at the end. */
+  #headers: readonly string[] | null = null;
 
   /**
    * `onFail` takes over when writing to the client throws: the relay's methods run inside the
@@ -53,6 +56,8 @@ export class SseRelay implements StreamConsumer {
     if (this.#st.aborted || this.#started) return;
     this.#started = true;
     this.#st.streaming = true;
+    this.#st.status = 200;
+    this.#headers = headers;
     this.#res.cork(() => {
       this.#res.writeStatus(statusLine(200));
       this.#res.writeHeader('content-type', 'text/event-stream');
@@ -60,6 +65,7 @@ export class SseRelay implements StreamConsumer {
       this.#res.writeHeader('x-accel-buffering', 'no');
       if (!this.#st.closeConnection) this.#res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
       for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i]!, headers[i + 1]!);
+      writeCommonHeaders(this.#res, this.#st);
     });
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
@@ -84,6 +90,7 @@ export class SseRelay implements StreamConsumer {
       this.#held.push(buf);
       return;
     }
+    if (this.#st.firstByteAt === 0) this.#st.firstByteAt = performance.now();
     let ok = false;
     this.#res.cork(() => {
       ok = this.#res.write(buf);
@@ -124,7 +131,7 @@ export class SseRelay implements StreamConsumer {
 
   error(body: string): void {
     try {
-      this.#finish(`data: ${body}\n\n`);
+      this.#finish(`data: ${withRequestId(body, this.#st)}\n\n`);
     } catch (err) {
       this.#onFail(err);
     }
@@ -143,6 +150,7 @@ export class SseRelay implements StreamConsumer {
         this.#res.end();
       });
       this.#st.finished = true;
+      logAccess(this.#st.ctx.log, this.#st, this.#headers);
     }
     this.#onFinish();
   }

@@ -33,10 +33,10 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
   ],
   litellm_settings: [
     'request_timeout', 'num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
-    'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request',
+    'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request', 'json_logs',
   ],
-  // graceful_shutdown_seconds is ours, not LiteLLM's.
-  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval'],
+  // graceful_shutdown_seconds and allowed_origins are ours, not LiteLLM's.
+  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins'],
 };
 
 /**
@@ -171,7 +171,7 @@ export function readTimeouts(r: ConfigReader, router: JsonObject, litellm: JsonO
   return { timeoutS: timeoutS ?? DEFAULT_TIMEOUT_S, streamTimeoutS };
 }
 
-export function readServer(r: ConfigReader, general: JsonObject): ServerSettings {
+export function readServer(r: ConfigReader, general: JsonObject, litellm: JsonObject = {}): ServerSettings {
   const mkPath = 'general_settings.master_key';
   const mk = get(general, 'master_key');
   let masterKey: string | null = null;
@@ -195,9 +195,23 @@ export function readServer(r: ConfigReader, general: JsonObject): ServerSettings
   }
   return {
     masterKey,
+    allowedOrigins: readAllowedOrigins(r, get(general, 'allowed_origins')),
+    jsonLogs: r.boolean('litellm_settings.json_logs', get(litellm, 'json_logs')),
     maxRequestBodyBytes: mb === null ? DEFAULT_MAX_BODY_BYTES : Math.floor(mb * 1024 * 1024),
     shutdownGraceMs: grace === null ? DEFAULT_SHUTDOWN_GRACE_MS : Math.round(grace * 1000),
     backgroundHealthChecks,
     healthCheckIntervalMs: Math.round((interval ?? DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000),
   };
+}
+
+/** `general_settings.allowed_origins`: a list of origins (`https://app.example.com`) or `*`; default every origin. */
+function readAllowedOrigins(r: ConfigReader, v: JsonValue | undefined): readonly string[] {
+  const path = 'general_settings.allowed_origins';
+  if (v === undefined || v === null) return ['*'];
+  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((o) => typeof o === 'string' && o !== '')) {
+    r.problem(path, `must be a list of origins (like "https://app.example.com") or "*", got ${kindOf(v)}`);
+    return ['*'];
+  }
+  return list as string[];
 }

@@ -1,0 +1,50 @@
+/**
+ * The access log: one info line per request, written when its response has finished (or its
+ * client has gone). What the router did is read back from the reply's own headers
+ * (`x-litellm-model-group`, `x-litellm-model-id`, `x-litellm-attempted-retries`,
+ * `x-litellm-attempted-fallbacks`), so the line costs nothing beyond itself.
+ */
+import type { Logger } from '../log.js';
+import type { ResponseState } from './response-state.js';
+
+/** Logged as the status of a request whose client went away before any answer. */
+export const CLIENT_CLOSED = 499;
+
+function ms(from: number, to: number): number {
+  return Math.round((to - from) * 1000) / 1000;
+}
+
+/** Writes `st`'s access line once; `headers` are the reply's flat `[name, value, …]` pairs. */
+export function logAccess(log: Logger | null, st: ResponseState, headers: readonly string[] | null): void {
+  if (st.logged || log === null) return;
+  st.logged = true;
+  let group: string | undefined;
+  let deployment: string | undefined;
+  let retries: string | undefined;
+  let fallbacks: string | undefined;
+  if (headers !== null) {
+    for (let i = 0; i < headers.length; i += 2) {
+      switch (headers[i]) {
+        case 'x-litellm-model-group': group = headers[i + 1]; break;
+        case 'x-litellm-model-id': deployment = headers[i + 1]; break;
+        case 'x-litellm-attempted-retries': retries = headers[i + 1]; break;
+        case 'x-litellm-attempted-fallbacks': fallbacks = headers[i + 1]; break;
+      }
+    }
+  }
+  const now = performance.now();
+  const status = st.status === 0 ? CLIENT_CLOSED : st.status;
+  log.info(`${st.method} ${st.url} ${status}`, {
+    request_id: st.requestId,
+    method: st.method,
+    route: st.url,
+    status,
+    model_group: group,
+    deployment_id: deployment,
+    attempted_retries: retries === undefined ? undefined : Number(retries),
+    attempted_fallbacks: fallbacks === undefined ? undefined : Number(fallbacks),
+    duration_ms: ms(st.startedAt, now),
+    ttfb_ms: st.firstByteAt === 0 ? undefined : ms(st.startedAt, st.firstByteAt),
+    client_closed: st.aborted ? true : undefined,
+  });
+}
