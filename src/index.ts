@@ -8,6 +8,7 @@ import { Router } from './router/router.js';
 import type { RouterOptions } from './router/types.js';
 import { ProxyServer } from './server/app.js';
 import { RedisSync } from './sync/redis-sync.js';
+import { ProxyMetrics } from './metrics/prometheus.js';
 import { createDispatcher, type Dispatcher } from './upstream/dispatch.js';
 
 export { loadConfigFile, loadConfigText, formatProblems } from './config/load.js';
@@ -33,6 +34,8 @@ export interface RunningProxy {
   readonly server: ProxyServer;
   /** The Redis sync, when the config names a Redis. */
   readonly sync: RedisSync | null;
+  /** What GET /metrics serves. */
+  readonly metrics: ProxyMetrics;
   /** Graceful: stop accepting, let in-flight work finish (bounded), stop the workers. */
   close(): Promise<void>;
 }
@@ -48,13 +51,20 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   const host = opts.host ?? '127.0.0.1';
   const workers = opts.workers ?? defaultWorkers();
   const dispatcher = await createDispatcher(workers);
-  const router = new Router(opts.config, dispatcher, opts.router);
+  const metrics = new ProxyMetrics();
+  const clock = opts.router?.now ?? Date.now;
+  const router = new Router(opts.config, dispatcher, { ...opts.router, metrics });
   let sync: RedisSync | null = null;
   if (opts.config.redis) {
     sync = new RedisSync(opts.config.redis, router.groups(), log, opts.router?.now);
+    sync.onRound = (ms, ok) => metrics.redisRoundDone(ms, ok);
     router.attachSync(sync);
     sync.start();
   }
+  metrics.setSource(() => {
+    const snap = router.snapshot();
+    return { now: clock(), groups: snap.groups, redis: sync === null ? null : { status: sync.status, namespace: opts.config.redis!.namespace } };
+  });
   const server = new ProxyServer({
     router,
     dispatcher,
@@ -62,6 +72,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     masterKey: opts.config.server.masterKey,
     maxBodyBytes: opts.config.server.maxRequestBodyBytes,
     shutdownGraceMs: opts.config.server.shutdownGraceMs,
+    metrics: { contentType: metrics.contentType, text: () => metrics.text(), requireAuth: opts.config.server.requireAuthForMetrics },
     log,
   });
   let port: number;
@@ -96,6 +107,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     dispatcher,
     server,
     sync,
+    metrics,
     close() {
       closing ??= (async () => {
         server.setReady(false);

@@ -57,6 +57,7 @@ const samples: Readonly<Record<Section, Readonly<Record<string, JsonValue>>>> = 
     max_fallbacks: 2,
     allowed_fails: 2,
     num_retries_per_request: 3,
+    require_auth_for_metrics_endpoint: true,
   },
   general_settings: {
     master_key: 'sk-master-audit-1',

@@ -89,7 +89,7 @@ function load(src: YamlSource, source: string, targetEnv: NodeJS.ProcessEnv): Lo
   const enablePreCallChecks = r.boolean('router_settings.enable_pre_call_checks', get(router, 'enable_pre_call_checks'));
   const defaultMaxParallelRequests = r.number('router_settings.default_max_parallel_requests', get(router, 'default_max_parallel_requests'), rules.positiveCount);
   const defaults = readTimeouts(r, router, litellm);
-  const server = readServer(r, general);
+  const server = readServer(r, general, litellm);
   const deployments = readDeployments(r, get(root, 'model_list'), defaults);
   const groups = new Map<string, DeploymentConfig[]>();
   for (const d of deployments) {

@@ -125,6 +125,8 @@ export interface ServerSettings {
   readonly backgroundHealthChecks: boolean;
   /** `general_settings.health_check_interval` (seconds in the config), ms; default 300 s. */
   readonly healthCheckIntervalMs: number;
+  /** `litellm_settings.require_auth_for_metrics_endpoint` (LiteLLM's key): GET /metrics needs the master key; default public. */
+  readonly requireAuthForMetrics: boolean;
 }
 
 /**

@@ -12,6 +12,7 @@ import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate } from './strategies/types.js';
 import { SyncLedger, type PendingUsage, type SharedView } from './sync-ledger.js';
 import { UsageWindow } from './usage-window.js';
+import type { DeploymentMetrics } from '../metrics/prometheus.js';
 
 /** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
 const LATENCY_SAMPLES = 10;
@@ -70,6 +71,8 @@ export class DeploymentState implements DeploymentView {
   readonly targets: Readonly<Record<Endpoint, UpstreamTarget>> | null;
   readonly responseHeaders: readonly string[];
   readonly label: string;
+  /** Pre-bound Prometheus children (null: no metrics); the actor counts each settled lease here. */
+  readonly metrics: DeploymentMetrics | null;
   /** This instance's own rpm/tpm window (the cluster's comes through the ledger). */
   readonly #window = new UsageWindow();
   readonly #ledger = new SyncLedger();
@@ -107,8 +110,9 @@ export class DeploymentState implements DeploymentView {
   constructor(
     cfg: DeploymentConfig,
     targets: Readonly<Record<Endpoint, UpstreamTarget>> | null,
-    opts: { costPerToken: number; defaultMaxParallel: number | null },
+    opts: { costPerToken: number; defaultMaxParallel: number | null; metrics?: DeploymentMetrics | null },
   ) {
+    this.metrics = opts.metrics ?? null;
     this.cfg = cfg;
     this.id = cfg.id;
     this.weight = cfg.weight;

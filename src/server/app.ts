@@ -14,6 +14,7 @@ import { framingProblem } from './framing.js';
 import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
 import { matchRoute } from './routes.js';
+import { serveMetrics, type MetricsExport } from './metrics-endpoint.js';
 import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
@@ -26,6 +27,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs: number;
   /** Redis sync status for readiness; null when the config names no Redis. */
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
+  /** `GET /metrics`; null = 404 like any unknown route. */
+  readonly metrics?: MetricsExport | null;
   /** Where errors thrown while handling a request are reported (they are answered with a 500). */
   readonly log?: Logger;
 }
@@ -181,9 +184,16 @@ export class ProxyServer {
       }));
       return;
     }
+    const metrics = route.kind === 'metrics' ? (this.#opts.metrics ?? null) : null;
+    if (metrics !== null && !metrics.requireAuth) return serveMetrics(res, st, metrics, (err) => this.#fail(res, st, err));
     if (this.#auth && !this.#auth.check(MasterKeyAuth.presentedKey(req))) {
       st.closeConnection = true;
       writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
+      return;
+    }
+    if (route.kind === 'metrics') {
+      if (metrics === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for GET ${req.getUrl()}.`));
+      else serveMetrics(res, st, metrics, (err) => this.#fail(res, st, err));
       return;
     }
     if (route.kind === 'health') {

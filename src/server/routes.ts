@@ -12,6 +12,7 @@ export type Route =
   | { readonly kind: 'model-group-info'; readonly method: 'get' }
   | { readonly kind: 'liveliness'; readonly method: 'get' }
   | { readonly kind: 'readiness'; readonly method: 'get' }
+  | { readonly kind: 'metrics'; readonly method: 'get' }
   /** A model name in the path with a malformed percent-escape (`%zz`, a cut-off `%E0%A4%A`). */
   | { readonly kind: 'bad-escape'; readonly method: 'any' };
 
@@ -57,6 +58,8 @@ export function matchRoute(rawPath: string): Route | null {
       return { kind: 'readiness', method: 'get' };
     case '/health':
       return { kind: 'health', method: 'get' };
+    case '/metrics':
+      return { kind: 'metrics', method: 'get' };
     case '/model/info':
     case '/v1/model/info':
       return { kind: 'model-info', method: 'get' };

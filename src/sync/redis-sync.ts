@@ -69,6 +69,8 @@ export class RedisSync implements Reserver {
   /** The client's last connection error, for the one "unreachable" line. */
   #lastError: Error | null = null;
   #liveInstances = 1;
+  /** Told how long each sync round took and whether it succeeded (metrics). */
+  onRound: ((ms: number, ok: boolean) => void) | null = null;
   readonly #sha = new Map<string, string>();
 
   constructor(settings: RedisSettings, actors: readonly GroupActor[], log: Logger, clock: () => number = Date.now) {
@@ -209,6 +211,7 @@ export class RedisSync implements Reserver {
         args.push(d.localInFlight);
       }
     }
+    const t0 = performance.now();
     try {
       const out = (await this.#script('SYNC', keys, args)) as number[];
       const at = this.#clock();
@@ -229,6 +232,7 @@ export class RedisSync implements Reserver {
         a.applySync(at, views);
       }
       this.#lastOk = at;
+      this.onRound?.(performance.now() - t0, true);
       if (this.#lostLogged) {
         this.#lostLogged = false;
         this.#log.info('redis: reconnected; shared limits, cooldowns and counts resume');
@@ -237,6 +241,7 @@ export class RedisSync implements Reserver {
       // Not flushed: put the deltas back so the next successful round counts them. Leases are
       // void: the server may be gone with them, and a restarted one would grant the budget again.
       this.#actors.forEach((a, i) => a.restoreUnflushed(drained[i]!));
+      this.onRound?.(performance.now() - t0, false);
       this.#noteLoss(err);
     } finally {
       this.#syncing = false;
