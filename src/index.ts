@@ -89,7 +89,7 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
     log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`);
     sync?.publishCooldown(d.id, d.cooldownUntil);
   });
-  router.onAttemptFailure((label, status, message) => log.warn(`upstream ${label} failed (${status}): ${message}`));
+  router.onAttemptFailure((label, status, message, requestId) => log.warn(`upstream ${label} failed (${status})${requestId !== null ? ` [request ${requestId}]` : ''}: ${message}`));
   let stopHealth: (() => void) | null = null;
   if (opts.config.server.backgroundHealthChecks) {
     stopHealth = router.startBackgroundHealthChecks(opts.config.server.healthCheckIntervalMs, (r) => {

@@ -46,7 +46,8 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     body,
     responseModel: model,
     url,
-    headers: target?.headers ?? [],
+    // The precomputed block stays shared; a request id adds one pair to this request's copy.
+    headers: req.requestId === undefined || target === null ? (target?.headers ?? []) : [...target.headers, 'x-request-id', req.requestId],
     upstreamModel,
     bodyDefaults: d.cfg.bodyDefaults,
     mock,
@@ -95,7 +96,7 @@ export class Attempts {
   /** Cuts the config's secrets out of upstream-derived text on error paths (never on a success). */
   readonly #secrets: Secrets;
   /** Who hears about each failed attempt on a deployment (the log), with its redacted message. */
-  onAttemptFailure: ((label: string, status: number, message: string) => void) | null = null;
+  onAttemptFailure: ((label: string, status: number, message: string, requestId: string | null) => void) | null = null;
 
   constructor(admission: Admission, dispatcher: Dispatcher, clock: () => number, secrets: Secrets) {
     this.#admission = admission;
@@ -154,10 +155,10 @@ export class Attempts {
   }
 
   /** The failure of an attempt that reached a deployment. */
-  #attemptFailure(actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null; upstream?: readonly string[] | null }): AttemptResult {
+  #attemptFailure(req: ApiRequest, actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null; upstream?: readonly string[] | null }): AttemptResult {
     const extra: Record<string, string> = { ...(f.headers ?? {}) };
     if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
-    this.onAttemptFailure?.(d.label, f.status, f.error.message);
+    this.onAttemptFailure?.(d.label, f.status, f.error.message, req.requestId ?? null);
     return {
       ok: false,
       deploymentNumRetries: d.cfg.numRetries ?? null,
@@ -200,7 +201,7 @@ export class Attempts {
       lease.done({ kind: 'worker-failed' }, this.#clock());
       const row = failures.WORKER_FAILED;
       const e = new ProxyError(row.error, this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
-      return this.#attemptFailure(actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
+      return this.#attemptFailure(req, actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
     }
     ctx.setAbort(null);
     if (ctx.aborted) return null;
@@ -209,7 +210,7 @@ export class Attempts {
       if (result.finishReason === 'content_filter' && opts.contentFilterFails) {
         lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
         const e = new ProxyError('INVALID_REQUEST', `litellm.ContentPolicyViolationError: ${d.label} stopped with finish_reason content_filter`);
-        return this.#attemptFailure(actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
+        return this.#attemptFailure(req, actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
       }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
       return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved, null, result.headers) } };
@@ -218,14 +219,14 @@ export class Attempts {
       const e = wireFailure(result.error, timeoutMs, this.#secrets);
       lease.done(e.outcome, now);
       if (e.error === null) return null;
-      return this.#attemptFailure(actor, d, resolved, model, {
+      return this.#attemptFailure(req, actor, d, resolved, model, {
         status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
       });
     }
     const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
     lease.done(outcome, now);
     const text = Buffer.from(result.body).toString('utf8');
-    return this.#attemptFailure(actor, d, resolved, model, {
+    return this.#attemptFailure(req, actor, d, resolved, model, {
       status: result.status, error: upstreamError(result.status, text, d.label, this.#secrets), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
       upstream: result.headers,
     });
@@ -273,10 +274,10 @@ export class Attempts {
               const text = Buffer.from(body).toString('utf8');
               const error = upstreamError(status, text, d.label, this.#secrets);
               if (started) {
-                this.onAttemptFailure?.(d.label, status, error.message);
+                this.onAttemptFailure?.(d.label, status, error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(error));
               }
-              resolve(this.#attemptFailure(actor, d, resolved, model, {
+              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
                 status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }), upstream,
               }));
             },
@@ -286,10 +287,10 @@ export class Attempts {
               settle(e.outcome);
               if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
-                this.onAttemptFailure?.(d.label, e.error.status, e.error.message);
+                this.onAttemptFailure?.(d.label, e.error.status, e.error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(proxyEnvelope(e.error)));
               }
-              resolve(this.#attemptFailure(actor, d, resolved, model, {
+              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
                 status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
               }));
             },

@@ -176,8 +176,8 @@ export class Router {
     this.#onCooldown = fn;
   }
 
-  /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message. */
-  onAttemptFailure(fn: (label: string, status: number, message: string) => void): void {
+  /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message and the request's id. */
+  onAttemptFailure(fn: (label: string, status: number, message: string, requestId: string | null) => void): void {
     this.#attempts.onAttemptFailure = fn;
   }
 

@@ -18,6 +18,8 @@ export interface ApiRequest {
   readonly body: ArrayBuffer;
   readonly json: Readonly<Record<string, unknown>>;
   readonly hints: RequestHints;
+  /** The request's id (the server makes one per request): sent upstream as `x-request-id`, used in router log lines. */
+  readonly requestId?: string;
 }
 
 /** LiteLLM's request headers `x-litellm-num-retries`, `x-litellm-timeout`, `x-litellm-stream-timeout` ('' when absent). */
