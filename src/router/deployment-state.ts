@@ -74,8 +74,8 @@ export class DeploymentState implements DeploymentView {
   /** Pre-bound Prometheus children (null: no metrics); the actor counts each settled lease here. */
   readonly metrics: DeploymentMetrics | null;
   /** This instance's own rpm/tpm window (the cluster's comes through the ledger). */
-  readonly #window = new UsageWindow();
-  readonly #ledger = new SyncLedger();
+  #window = new UsageWindow();
+  #ledger = new SyncLedger();
 
   /** Requests in flight from this instance: what leases count and shutdown waits for. */
   #localInFlight = 0;
@@ -346,6 +346,40 @@ export class DeploymentState implements DeploymentView {
     this.#latencyUpdatedAt = now;
     this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, Math.max(elapsedMs, (this.#ewmaMs ?? 0) * 2), now);
     this.#ewmaUpdatedAt = now;
+  }
+
+  /**
+   * A config reload kept this deployment's id: take over `old`'s health and usage (cooldown,
+   * half-open, failure counters, latency samples, the usage window and the sync ledger with
+   * its Redis lease, both shared from now on, so usage recorded by requests still finishing on
+   * the old object counts here too). The new config's limits apply. In-flight counts are not
+   * taken: requests in flight release the object they were admitted on.
+   */
+  adopt(old: DeploymentState): void {
+    this.#window = old.#window;
+    this.#ledger = old.#ledger;
+    this.#remoteInFlight = old.#remoteInFlight;
+    this.#successes = old.#successes;
+    this.#failures = old.#failures;
+    this.#cooldownUntil = old.#cooldownUntil;
+    this.#lastCooldownMs = old.#lastCooldownMs;
+    this.#halfOpen = old.#halfOpen;
+    // A probe still out on the old object ends there; the next request here is the probe.
+    this.#probeInFlight = false;
+    this.#statsSince = old.#statsSince;
+    this.#statsSuccesses = old.#statsSuccesses;
+    this.#statsFailures = old.#statsFailures;
+    this.#failedCalls = old.#failedCalls;
+    this.#failedCallsUntil = old.#failedCallsUntil;
+    this.#windowRequests = old.#windowRequests;
+    this.#windowTokens = old.#windowTokens;
+    this.#latencyScore = old.#latencyScore;
+    this.#ttftScore = old.#ttftScore;
+    this.#latencyUpdatedAt = old.#latencyUpdatedAt;
+    this.#ewmaMs = old.#ewmaMs;
+    this.#ewmaUpdatedAt = old.#ewmaUpdatedAt;
+    this.#latency.push(...old.#latency);
+    this.#ttft.push(...old.#ttft);
   }
 
   // --- the sync ledger (through the actor's sync methods) -------------------------------------

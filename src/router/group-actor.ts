@@ -288,6 +288,24 @@ export class GroupActor {
     this.#opts.onCooldown?.(d, ms, 'background health check failed');
   }
 
+  /**
+   * A config reload: each of this (new) actor's deployments whose id one of `previous` had takes
+   * over that deployment's state (DeploymentState.adopt). Returns how many were kept.
+   */
+  adoptFrom(previous: Iterable<GroupActor>): number {
+    let kept = 0;
+    for (const old of previous) {
+      for (const [id, d] of this.#byId) {
+        const was = old.#byId.get(id);
+        if (was !== undefined) {
+          d.adopt(was);
+          kept++;
+        }
+      }
+    }
+    return kept;
+  }
+
   // --- the sync port's side: what RedisSync calls, each a synchronous change -------------------
 
   /** From now on admitted usage is kept for the sync rounds. */

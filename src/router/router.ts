@@ -52,8 +52,10 @@ export class Router {
   readonly #planEnv: PlanEnv;
   #onCooldown: ((d: DeploymentView, ms: number, why: string) => void) | null = null;
   readonly #metrics: ProxyMetrics | null;
+  /** Deployments that took over the previous router's state (a reload); 0 otherwise. */
+  readonly kept: number;
 
-  constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions = {}) {
+  constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions & { readonly previous?: Router | null } = {}) {
     this.config = config;
     this.#clock = opts.now ?? Date.now;
     const random = opts.random ?? Math.random;
@@ -82,6 +84,10 @@ export class Router {
         metrics: metrics?.group(name) ?? null,
       }));
     }
+    // A reload: deployments whose id the previous router had keep their state.
+    let kept = 0;
+    if (opts.previous) for (const a of actors.values()) kept += a.adoptFrom(opts.previous.actors.values());
+    this.kept = kept;
     this.actors = actors;
     this.names = config.names;
     this.#admission = new Admission(actors, this.names, dispatcher, {

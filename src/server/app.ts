@@ -6,7 +6,7 @@
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Endpoint } from '../providers/index.js';
-import type { Router } from '../router/router.js';
+import type { ServingRouter } from '../router/live-router.js';
 import { RequestContext, type RequestHints } from '../router/types.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
@@ -15,18 +15,23 @@ import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
 import { matchRoute } from './routes.js';
 import { serveMetrics, type MetricsExport } from './metrics-endpoint.js';
+import { serveReload, type ReloadOutcome } from './config-reload.js';
 import { newResponseState, writeError, writeInternalError, writeJson, writeReply, type ResponseState } from './respond.js';
 import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface ServerOptions {
-  readonly router: Router;
+  readonly router: ServingRouter;
   readonly dispatcher: Dispatcher;
   readonly masterKey: string | null;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   /** Redis sync status for readiness; null when the config names no Redis. */
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
+  /** `POST /config/reload`; null = 404. */
+  readonly reload?: (() => Promise<ReloadOutcome>) | null;
+  /** The serving config's version for readiness (`config_version`); null when unknown. */
+  readonly configVersion?: (() => string | null) | null;
   /** `GET /metrics`; null = 404 like any unknown route. */
   readonly metrics?: MetricsExport | null;
   /** Where errors thrown while handling a request are reported (they are answered with a 500). */
@@ -181,6 +186,7 @@ export class ProxyServer {
         workers: this.#opts.dispatcher.threads,
         dispatch: this.#opts.dispatcher.mode,
         redis: shared === null ? 'not configured' : shared,
+        config_version: this.#opts.configVersion?.() ?? null,
       }));
       return;
     }
@@ -189,6 +195,12 @@ export class ProxyServer {
     if (this.#auth && !this.#auth.check(MasterKeyAuth.presentedKey(req))) {
       st.closeConnection = true;
       writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
+      return;
+    }
+    if (route.kind === 'config-reload') {
+      const reload = this.#opts.reload ?? null;
+      if (reload === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for POST ${req.getUrl()}.`));
+      else serveReload(res, st, reload, (err) => this.#fail(res, st, err));
       return;
     }
     if (route.kind === 'metrics') {
