@@ -16,7 +16,8 @@ import { startProxy, type RunningProxy } from '../src/index.js';
 import { createLogger } from '../src/log.js';
 import type { RouterOptions } from '../src/router/types.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
-import { http, post } from './support/proxy.js';
+import { eventually, http, post } from './support/proxy.js';
+import { startTestRedis } from './support/redis-server.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
 
 const msg = [{ role: 'user', content: 'hi' }];
@@ -162,4 +163,34 @@ test('an unchanged deployment keeps its cooldown across a reload (injected clock
   const probe = await post(`${proxy.url}/v1/chat/completions`, { model: 'dep-b', messages: msg }, auth);
   assert.equal(probe.status, 200);
   assert.equal(probe.headers.get('x-litellm-model-id'), 'dep-b');
+});
+
+test('with Redis, the sync follows the new set of deployments after a reload, and a kept one keeps its lease', async () => {
+  const redis = await startTestRedis();
+  cleanups.push(() => redis.close());
+  const [a, c] = await upstreams(2);
+  const redisSettings = `router_settings:\n  redis_url: ${redis.url}\n  redis_namespace: reload-ns\n  redis_sync_interval_ms: 1000\n`;
+  const path = configFile(`model_list:${deployment('g', a!, { info: { id: 'dep-a' }, params: { rpm: 100 } })}\n${redisSettings}${general}`);
+  const { proxy } = await start(path);
+  await eventually(() => proxy.sync!.status === 'connected', 5000, 'redis connected');
+  assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg }, auth)).status, 200);
+  writeFileSync(path, `model_list:${deployment('g', a!, { info: { id: 'dep-a' }, params: { rpm: 100 } })}${deployment('h', c!, { info: { id: 'dep-c' }, params: { rpm: 50 } })}\n${redisSettings}${general}`);
+  await proxy.sync!.syncNow();
+  const leaseA = proxy.router.snapshot().groups.g!.deployments[0]!.leaseRemaining;
+  assert.ok(leaseA > 0, 'dep-a holds a lease');
+  // Called directly: reload() runs on microtasks only, so no sync round can land between the reads.
+  assert.equal((await proxy.reload()).ok, true);
+  const kept = proxy.router.snapshot().groups.g!.deployments[0]!;
+  assert.equal(kept.leaseRemaining, leaseA, 'the kept deployment keeps its Redis lease');
+  assert.equal(proxy.router.snapshot().groups.h!.deployments[0]!.leaseRemaining, 0);
+  assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'h', messages: msg }, auth)).status, 200);
+  // The next round covers dep-c: Redis grants it a lease and counts its request. (syncNow
+  // returns at once while a background round runs, so ask until one has run.)
+  const end = Date.now() + 3000;
+  while (proxy.router.snapshot().groups.h!.deployments[0]!.leaseRemaining === 0 && Date.now() < end) {
+    await proxy.sync!.syncNow();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(proxy.router.snapshot().groups.h!.deployments[0]!.leaseRemaining > 0, 'dep-c is synced');
+  assert.equal(proxy.router.snapshot().groups.h!.deployments[0]!.windowRequests, 1);
 });
