@@ -34,12 +34,14 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 test('/metrics counts successes, a cooling 429, a timeout, a fallback and tokens per deployment, with LiteLLM names and labels', async () => {
-  const [a, b, slow, flaky, backup] = await upstreams(5);
+  const [a, b, slow, flaky, backup, retrying] = await upstreams(6);
+  let n = 0;
+  retrying!.setBehavior(() => (n++ === 0 ? { kind: 'status', status: 500 } : { kind: 'ok' }));
   a!.setBehavior({ kind: 'ok', usage: { prompt_tokens: 5, completion_tokens: 7 } });
   b!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
   slow!.setBehavior({ kind: 'hang' });
   flaky!.setBehavior({ kind: 'status', status: 500 });
-  const proxy = await startTestProxy(`model_list:${deployment('primary', a!, { info: { id: 'dep-a' }, params: { rpm: 100 } })}${deployment('primary', b!, { info: { id: 'dep-b' } })}${deployment('slow', slow!, { info: { id: 'dep-slow' }, params: { timeout: 0.3 } })}${deployment('flaky', flaky!, { info: { id: 'dep-flaky' } })}${deployment('backup', backup!, { info: { id: 'dep-backup' } })}
+  const proxy = await startTestProxy(`model_list:${deployment('primary', a!, { info: { id: 'dep-a' }, params: { rpm: 100 } })}${deployment('primary', b!, { info: { id: 'dep-b' } })}${deployment('slow', slow!, { info: { id: 'dep-slow' }, params: { timeout: 0.3 } })}${deployment('flaky', flaky!, { info: { id: 'dep-flaky' } })}${deployment('backup', backup!, { info: { id: 'dep-backup' } })}${deployment('retrying', retrying!, { info: { id: 'dep-retrying' } })}
 router_settings:
   num_retries: 0
   fallbacks: [{ flaky: [backup] }]
@@ -52,6 +54,8 @@ general_settings:
   assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'dep-b', messages: msg }, auth)).status, 429);
   assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'slow', messages: msg }, auth)).status, 408);
   assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'flaky', messages: msg }, auth)).status, 200);
+  // One retry (the request asks for it): a 500, then a 200.
+  assert.equal((await post(`${proxy.url}/v1/chat/completions`, { model: 'retrying', messages: msg, num_retries: 1 }, auth)).status, 200);
   // A stream, for time to first token.
   const s = await post(`${proxy.url}/v1/chat/completions`, { model: 'dep-a', messages: msg, stream: true }, auth);
   assert.equal(s.status, 200);
@@ -81,6 +85,10 @@ general_settings:
   assert.equal(sample(t, 'switchyard_deployment_requests_total', { model_id: 'dep-flaky', outcome: 'upstream_error', status_class: '5xx' }), 1);
   assert.equal(sample(t, 'litellm_deployment_successful_fallbacks_total', { primary_model: 'flaky', fallback_model: 'backup' }), 1);
   assert.equal(sample(t, 'litellm_deployment_success_responses_total', { model_id: 'dep-backup' }), 1);
+  assert.equal(sample(t, 'switchyard_retries_total', { model_group: 'retrying' }), 1);
+  assert.equal(sample(t, 'switchyard_retries_total', { model_group: 'primary' }), 0);
+  assert.equal(sample(t, 'litellm_deployment_failure_responses_total', { model_id: 'dep-retrying' }), 1);
+  assert.equal(sample(t, 'litellm_deployment_success_responses_total', { model_id: 'dep-retrying' }), 1);
   // Tokens and latency: three calls of 5 + 7 tokens on dep-a (the stream reports no usage unless asked).
   assert.equal(sample(t, 'litellm_input_tokens_metric_total', { model_id: 'dep-a' }), 15);
   assert.equal(sample(t, 'litellm_output_tokens_metric_total', { model_id: 'dep-a' }), 21);

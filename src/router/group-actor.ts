@@ -125,6 +125,11 @@ export class GroupActor {
     this.#opts = opts;
   }
 
+  /** The group's metrics (whole-request latency, retries, queue waits); null without metrics. */
+  get metrics(): GroupMetrics | null {
+    return this.#opts.metrics ?? null;
+  }
+
   /** True when some deployment has an rpm or tpm, so responses carry x-ratelimit headers. */
   readonly hasLimits: boolean;
 

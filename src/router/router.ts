@@ -99,8 +99,7 @@ export class Router {
       reliability: config.reliability, groupHealth: (model) => this.groupHealth(model), random,
       // Metric labels are group names from the config, never a client's text (a wildcard serves any name).
       onRetry: metrics === null ? undefined : (model) => {
-        const a = this.resolve(model);
-        if (a !== null) metrics.group(a.name).retried();
+        this.resolve(model)?.metrics?.retried();
       },
       onFallback: metrics === null ? undefined : (primary, fallback, ok) => {
         const p = this.resolve(primary);
@@ -123,9 +122,8 @@ export class Router {
 
   /** `litellm_request_total_latency_metric`: the whole request, on the group it asked for. */
   #timed<T>(req: ApiRequest, run: Promise<T>): Promise<T> {
-    const actor = this.resolve(req.model);
-    if (actor === null) return run;
-    const g = this.#metrics!.group(actor.name);
+    const g = this.resolve(req.model)?.metrics ?? null;
+    if (g === null) return run;
     const t0 = performance.now();
     return run.then((v) => {
       g.requestDone(performance.now() - t0);
