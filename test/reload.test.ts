@@ -194,3 +194,20 @@ test('with Redis, the sync follows the new set of deployments after a reload, an
   assert.ok(proxy.router.snapshot().groups.h!.deployments[0]!.leaseRemaining > 0, 'dep-c is synced');
   assert.equal(proxy.router.snapshot().groups.h!.deployments[0]!.windowRequests, 1);
 });
+
+test('a request in flight across a reload that fails cools the kept deployment on the new router', async () => {
+  const now = 1_700_000_000_000;
+  const [a, b] = await upstreams(2);
+  a!.setBehavior({ kind: 'ok' });
+  b!.setBehavior({ kind: 'status', status: 429, headers: { 'retry-after': '30' }, delayMs: 200 });
+  const text = `model_list:${deployment('g', a!, { info: { id: 'dep-a' } })}${deployment('g', b!, { info: { id: 'dep-b' } })}\nrouter_settings:\n  num_retries: 0\n${general}`;
+  const path = configFile(text);
+  const { proxy } = await start(path, { now: () => now });
+  const inflight = post(`${proxy.url}/v1/chat/completions`, { model: 'dep-b', messages: msg }, auth);
+  await b!.waitForRequests(1);
+  writeFileSync(path, `${text}# touched\n`);
+  assert.equal((await post(`${proxy.url}/config/reload`, {}, auth)).status, 200);
+  assert.equal((await inflight).status, 429);
+  const d = proxy.router.snapshot().groups.g!.deployments.find((x) => x.id === 'dep-b')!;
+  assert.ok(d.cooldownUntil > now + 20_000, 'the new router\'s dep-b cools');
+});

@@ -106,6 +106,8 @@ export class DeploymentState implements DeploymentView {
   #ewmaUpdatedAt: number | null = null;
   readonly #latency: number[] = [];
   readonly #ttft: number[] = [];
+  /** After a config reload: the object that took this deployment's state over (cooldowns go on to it). */
+  #successor: DeploymentState | null = null;
 
   constructor(
     cfg: DeploymentConfig,
@@ -298,6 +300,7 @@ export class DeploymentState implements DeploymentView {
 
   /** Starts (or extends) a cooldown; what happens after it is a half-open probe. */
   coolDown(now: number, ms: number): void {
+    this.#successor?.coolDown(now, ms);
     this.#cooldownUntil = Math.max(this.#cooldownUntil, now + ms);
     this.#lastCooldownMs = ms;
     this.#halfOpen = true;
@@ -356,6 +359,8 @@ export class DeploymentState implements DeploymentView {
    * taken: requests in flight release the object they were admitted on.
    */
   adopt(old: DeploymentState): void {
+    // A request still running on the old object that fails cools this one too.
+    old.#successor = this;
     this.#window = old.#window;
     this.#ledger = old.#ledger;
     this.#remoteInFlight = old.#remoteInFlight;
