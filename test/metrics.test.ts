@@ -148,3 +148,17 @@ router_settings:
   assert.ok(sample(t, 'switchyard_redis_sync_rounds_total', { result: 'ok' })! >= 1);
   assert.ok(sample(t, 'switchyard_redis_sync_round_seconds_count', { result: 'ok' })! >= 1);
 });
+
+test('/metrics shows waits for a max_parallel_requests slot', async () => {
+  const [up] = await upstreams(1);
+  up!.setBehavior({ kind: 'ok', delayMs: 150 });
+  const proxy = await startTestProxy(`model_list:${deployment('p', up!, { info: { id: 'dep-p' }, params: { max_parallel_requests: 1 } })}`);
+  cleanups.push(() => proxy.close());
+  const both = await Promise.all([0, 1].map(() => post(`${proxy.url}/v1/chat/completions`, { model: 'p', messages: msg })));
+  for (const r of both) assert.equal(r.status, 200);
+  const t = (await http(`${proxy.url}/metrics`)).text;
+  // The second request waited for the first's slot (about 150 ms).
+  assert.equal(sample(t, 'switchyard_parallel_queue_wait_seconds_count', { model_group: 'p' }), 1);
+  assert.ok(sample(t, 'switchyard_parallel_queue_wait_seconds_sum', { model_group: 'p' })! >= 0.1);
+  assert.equal(sample(t, 'switchyard_parallel_queue_length', { model_group: 'p' }), 0);
+});

@@ -285,7 +285,6 @@ export class ProxyMetrics {
     });
 
     // Scrape-time gauges: read from the router's snapshot when Prometheus asks, never per request.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const dl = ['model_group', 'litellm_model_name', 'model_id', 'api_base', 'api_provider'];
     const gauge = (name: string, help: string, pick: (s: DeploymentReading, d: DeploymentMetrics, now: number) => number | null): void => {
