@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `switchyard --config my.yaml [--port 4000] [--host 127.0.0.1] [--workers N] [--json-logs] [--detailed_debug]`
- * Prints `listening on http://HOST:PORT` once ready. SIGTERM/SIGINT drain and exit 0.
+ * Prints `listening on http://HOST:PORT` once ready. SIGTERM/SIGINT drain and exit 0; SIGHUP
+ * loads the config file again (live reload).
  * `switchyard check -c a.yaml [-c b.yaml | b.yaml …]` validates without serving.
  */
 import { parseArgs } from 'node:util';
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   log.addSecrets(config.secrets);
   for (const w of config.warnings) log.warn(w);
 
-  const proxy = await startProxy({ config, host, port, workers, log });
+  const proxy = await startProxy({ config, host, port, workers, log, configPath });
   const groups = config.groups.size;
   log.info(`switchyard ${version}: ${plural(config.deployments.length, 'deployment')} in ${plural(groups, 'model group')}; ${workers === 0 ? 'upstream calls inline' : plural(workers, 'upstream worker thread')}; ${uwsBuild}`);
   log.debug('debug logging on', { config: configPath, host, port: proxy.port, workers, allowed_origins: config.server.allowedOrigins.join(',') });
@@ -141,6 +142,10 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGHUP: load the config file again; a refused one is logged and the old one keeps serving.
+  process.on('SIGHUP', () => {
+    if (!stopping) void proxy.reload();
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -174,6 +174,8 @@ test('the startup line counts in the singular for one deployment and one group',
   const p = run(['--config', file, '--port', '0', '--workers', '0']);
   t.after(() => p.child.kill('SIGKILL'));
   await listening(p);
+  // Log lines are flushed once per event-loop turn: the startup line may follow the listening line.
+  for (let i = 0; i < 100 && !/model group/.test(p.err()); i++) await new Promise((r) => setTimeout(r, 20));
   assert.match(p.err(), /1 deployment in 1 model group; upstream calls inline/);
   // The deployment is mocked, so its unset key is never read: no warning about it.
   assert.doesNotMatch(p.err(), /SWITCHYARD_TEST_UNSET_KEY/);

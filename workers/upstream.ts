@@ -13,6 +13,7 @@ import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
 import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
+import { relayedHeaders } from '../src/upstream/relay-headers.js';
 import {
   ABORT_CHANNEL,
   type CallResult,
@@ -166,7 +167,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     try {
       const res = await rawPost(agent, task.url!, task.headers, upstreamBody(task, body), cancel);
       if (res.status >= 400) {
-        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
       }
       let parsed: unknown;
       try {
@@ -186,7 +187,7 @@ export async function call(task: CallTask): Promise<CallResult> {
           if (typeof fr === 'string') finishReason = fr;
         }
       }
-      return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason };
+      return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason, headers: relayedHeaders(res.headers) };
     } finally {
       clearTimeout(timer);
     }
@@ -309,14 +310,14 @@ export async function stream(task: StreamTask): Promise<boolean> {
     });
     if (res.statusCode >= 400) {
       const raw = await res.body.arrayBuffer();
-      post({ t: 'fail', status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']) }, [raw]);
+      post({ t: 'fail', status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) }, [raw]);
       return true;
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
       // An upstream that ignored `stream: true` and answered JSON: hand it over whole as one event.
       const raw = await res.body.text();
-      post({ t: 'head' });
+      post({ t: 'head', headers: relayedHeaders(res.headers) });
       let out = raw;
       let usage = null;
       try {
@@ -331,7 +332,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
       post({ t: 'end', usage });
       return true;
     }
-    post({ t: 'head' });
+    post({ t: 'head', headers: relayedHeaders(res.headers) });
     const sse = new SseRestamper(task.responseModel);
     const textDecoder = new TextDecoder();
     arm('between-chunks');

@@ -137,6 +137,8 @@ export interface ServerSettings {
   readonly allowedOrigins: readonly string[];
   /** `litellm_settings.json_logs` (LiteLLM's): JSON log lines. */
   readonly jsonLogs: boolean;
+  /** `litellm_settings.require_auth_for_metrics_endpoint` (LiteLLM's key): GET /metrics needs the master key; default public. */
+  readonly requireAuthForMetrics: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { MockResponse } from '../config/types.js';
 import { envelopeJson, failures, ProxyError, proxyEnvelope, upstreamError, type ErrorClass, type ErrorEnvelope } from '../errors.js';
 import type { Secrets } from '../secrets.js';
 import { newTaskId, type Dispatcher } from '../upstream/dispatch.js';
+import { carries } from '../upstream/relay-headers.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
 import { retryAfterHeader, type Admission, type LeaseResult } from './admission.js';
 import type { DeploymentView, GroupActor, Unavailable } from './group-actor.js';
@@ -45,7 +46,8 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     body,
     responseModel: model,
     url,
-    headers: target?.headers ?? [],
+    // The precomputed block stays shared; a request id adds one pair to this request's copy.
+    headers: req.requestId === undefined || target === null ? (target?.headers ?? []) : [...target.headers, 'x-request-id', req.requestId],
     upstreamModel,
     bodyDefaults: d.cfg.bodyDefaults,
     mock,
@@ -94,7 +96,7 @@ export class Attempts {
   /** Cuts the config's secrets out of upstream-derived text on error paths (never on a success). */
   readonly #secrets: Secrets;
   /** Who hears about each failed attempt on a deployment (the log), with its redacted message. */
-  onAttemptFailure: ((label: string, status: number, message: string) => void) | null = null;
+  onAttemptFailure: ((label: string, status: number, message: string, requestId: string | null) => void) | null = null;
 
   constructor(admission: Admission, dispatcher: Dispatcher, clock: () => number, secrets: Secrets) {
     this.#admission = admission;
@@ -103,11 +105,29 @@ export class Attempts {
     this.#secrets = secrets;
   }
 
-  #headers(actor: GroupActor, d: DeploymentView, resolved: Resolved, extra?: Readonly<Record<string, string>> | null): string[] {
+  /**
+   * The reply's headers: the deployment's, the group's x-ratelimit-* and the upstream's relayed
+   * ones (`llm_provider-*`). An x-ratelimit-* header the upstream sent itself is passed through
+   * and replaces the group's computed one of that name, as in LiteLLM.
+   */
+  #headers(actor: GroupActor, d: DeploymentView, resolved: Resolved, extra?: Readonly<Record<string, string>> | null, upstream?: readonly string[] | null): string[] {
     const h = [...d.responseHeaders, 'x-litellm-model-group', resolved.reportedGroup];
-    if (actor.hasLimits) h.push(...actor.rateLimitHeaders(this.#clock()));
+    if (actor.hasLimits) {
+      const rl = actor.rateLimitHeaders(this.#clock());
+      if (upstream == null) h.push(...rl);
+      else for (let i = 0; i < rl.length; i += 2) if (!carries(upstream, rl[i]!)) h.push(rl[i]!, rl[i + 1]!);
+    }
+    if (upstream != null) h.push(...this.#clean(upstream));
     if (extra) for (const k in extra) h.push(k, extra[k]!);
     return h;
+  }
+
+  /** Relayed upstream values with the config's secrets cut out (an upstream may echo a key anywhere): one test over them all. */
+  #clean(pairs: readonly string[]): readonly string[] {
+    let joined = '';
+    for (let i = 1; i < pairs.length; i += 2) joined += `${pairs[i]!}\n`;
+    if (this.#secrets.redact(joined) === joined) return pairs;
+    return pairs.map((v, i) => (i % 2 === 1 ? this.#secrets.redact(v) : v));
   }
 
   /** A failure before any deployment answered: unknown model, nothing available, context window. */
@@ -135,10 +155,10 @@ export class Attempts {
   }
 
   /** The failure of an attempt that reached a deployment. */
-  #attemptFailure(actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null }): AttemptResult {
+  #attemptFailure(req: ApiRequest, actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null; upstream?: readonly string[] | null }): AttemptResult {
     const extra: Record<string, string> = { ...(f.headers ?? {}) };
     if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
-    this.onAttemptFailure?.(d.label, f.status, f.error.message);
+    this.onAttemptFailure?.(d.label, f.status, f.error.message, req.requestId ?? null);
     return {
       ok: false,
       deploymentNumRetries: d.cfg.numRetries ?? null,
@@ -146,7 +166,7 @@ export class Attempts {
         cls: f.cls,
         status: f.status,
         error: f.error,
-        headers: this.#headers(actor, d, resolved, extra),
+        headers: this.#headers(actor, d, resolved, extra, f.upstream),
         retryAfterMs: f.retryAfterMs,
         label: d.label,
         group: model,
@@ -181,7 +201,7 @@ export class Attempts {
       lease.done({ kind: 'worker-failed' }, this.#clock());
       const row = failures.WORKER_FAILED;
       const e = new ProxyError(row.error, this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
-      return this.#attemptFailure(actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
+      return this.#attemptFailure(req, actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
     }
     ctx.setAbort(null);
     if (ctx.aborted) return null;
@@ -190,24 +210,25 @@ export class Attempts {
       if (result.finishReason === 'content_filter' && opts.contentFilterFails) {
         lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
         const e = new ProxyError('INVALID_REQUEST', `litellm.ContentPolicyViolationError: ${d.label} stopped with finish_reason content_filter`);
-        return this.#attemptFailure(actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
+        return this.#attemptFailure(req, actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
       }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
-      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved) } };
+      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved, null, result.headers) } };
     }
     if ('error' in result) {
       const e = wireFailure(result.error, timeoutMs, this.#secrets);
       lease.done(e.outcome, now);
       if (e.error === null) return null;
-      return this.#attemptFailure(actor, d, resolved, model, {
+      return this.#attemptFailure(req, actor, d, resolved, model, {
         status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
       });
     }
     const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
     lease.done(outcome, now);
     const text = Buffer.from(result.body).toString('utf8');
-    return this.#attemptFailure(actor, d, resolved, model, {
+    return this.#attemptFailure(req, actor, d, resolved, model, {
       status: result.status, error: upstreamError(result.status, text, d.label, this.#secrets), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
+      upstream: result.headers,
     });
   }
 
@@ -231,11 +252,11 @@ export class Attempts {
         const handle = this.#dispatcher.stream(
           { ...taskFor(req, model, d, resolved, newTaskId(), (bodyOverride ?? req.body).slice(0)), streamTimeoutMs },
           {
-            head: () => {
+            head: (upstream) => {
               if (ctx.aborted) return;
               started = true;
               // The plan adds its retry/fallback headers to this reply; the consumer commits them now.
-              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved) } });
+              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved, null, upstream) } });
             },
             data: (buf) => {
               ttftMs ??= this.#clock() - lease.startedAt;
@@ -246,18 +267,18 @@ export class Attempts {
               settle({ kind: 'ok', latencyMs: this.#clock() - lease.startedAt, usage, ttftMs });
               if (!ctx.aborted) consumer.end();
             },
-            fail: (status, body, retryAfterMs) => {
+            fail: (status, body, retryAfterMs, upstream) => {
               ctx.setAbort(null);
               settle({ kind: 'upstream-error', status, retryAfterMs });
               if (ctx.aborted) return resolve(null);
               const text = Buffer.from(body).toString('utf8');
               const error = upstreamError(status, text, d.label, this.#secrets);
               if (started) {
-                this.onAttemptFailure?.(d.label, status, error.message);
+                this.onAttemptFailure?.(d.label, status, error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(error));
               }
-              resolve(this.#attemptFailure(actor, d, resolved, model, {
-                status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }),
+              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
+                status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }), upstream,
               }));
             },
             error: (wire) => {
@@ -266,10 +287,10 @@ export class Attempts {
               settle(e.outcome);
               if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
-                this.onAttemptFailure?.(d.label, e.error.status, e.error.message);
+                this.onAttemptFailure?.(d.label, e.error.status, e.error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(proxyEnvelope(e.error)));
               }
-              resolve(this.#attemptFailure(actor, d, resolved, model, {
+              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
                 status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
               }));
             },

@@ -13,6 +13,7 @@ import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate } from './strategies/types.js';
 import { SyncLedger, type PendingUsage, type SharedView } from './sync-ledger.js';
 import { UsageWindow } from './usage-window.js';
+import type { DeploymentMetrics } from '../metrics/prometheus.js';
 
 /** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
 const LATENCY_SAMPLES = 10;
@@ -71,9 +72,11 @@ export class DeploymentState implements DeploymentView {
   readonly targets: Readonly<Record<Endpoint, UpstreamTarget>> | null;
   readonly responseHeaders: readonly string[];
   readonly label: string;
+  /** Pre-bound Prometheus children (null: no metrics); the actor counts each settled lease here. */
+  readonly metrics: DeploymentMetrics | null;
   /** This instance's own rpm/tpm window (the cluster's comes through the ledger). */
-  readonly #window = new UsageWindow();
-  readonly #ledger = new SyncLedger();
+  #window = new UsageWindow();
+  #ledger = new SyncLedger();
 
   /** Requests in flight from this instance: what leases count and shutdown waits for. */
   #localInFlight = 0;
@@ -106,12 +109,15 @@ export class DeploymentState implements DeploymentView {
   readonly #ttft: number[] = [];
   /** `routing_strategy_args.ttl`: samples are gone for good once none came for this long (LiteLLM's cache TTL). */
   readonly #latencyTtlMs: number;
+  /** After a config reload: the object that took this deployment's state over (cooldowns go on to it). */
+  #successor: DeploymentState | null = null;
 
   constructor(
     cfg: DeploymentConfig,
     targets: Readonly<Record<Endpoint, UpstreamTarget>> | null,
-    opts: { costPerToken: number; defaultMaxParallel: number | null; latencyTtlMs?: number },
+    opts: { costPerToken: number; defaultMaxParallel: number | null; latencyTtlMs?: number; metrics?: DeploymentMetrics | null },
   ) {
+    this.metrics = opts.metrics ?? null;
     this.cfg = cfg;
     this.id = cfg.id;
     this.weight = cfg.weight;
@@ -298,6 +304,7 @@ export class DeploymentState implements DeploymentView {
 
   /** Starts (or extends) a cooldown; what happens after it is a half-open probe. */
   coolDown(now: number, ms: number): void {
+    this.#successor?.coolDown(now, ms);
     this.#cooldownUntil = Math.max(this.#cooldownUntil, now + ms);
     this.#lastCooldownMs = ms;
     this.#halfOpen = true;
@@ -361,6 +368,42 @@ export class DeploymentState implements DeploymentView {
     this.#latencyUpdatedAt = now;
     this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, Math.max(elapsedMs, (this.#ewmaMs ?? 0) * 2), now);
     this.#ewmaUpdatedAt = now;
+  }
+
+  /**
+   * A config reload kept this deployment's id: take over `old`'s health and usage (cooldown,
+   * half-open, failure counters, latency samples, the usage window and the sync ledger with
+   * its Redis lease, both shared from now on, so usage recorded by requests still finishing on
+   * the old object counts here too). The new config's limits apply. In-flight counts are not
+   * taken: requests in flight release the object they were admitted on.
+   */
+  adopt(old: DeploymentState): void {
+    // A request still running on the old object that fails cools this one too.
+    old.#successor = this;
+    this.#window = old.#window;
+    this.#ledger = old.#ledger;
+    this.#remoteInFlight = old.#remoteInFlight;
+    this.#successes = old.#successes;
+    this.#failures = old.#failures;
+    this.#cooldownUntil = old.#cooldownUntil;
+    this.#lastCooldownMs = old.#lastCooldownMs;
+    this.#halfOpen = old.#halfOpen;
+    // A probe still out on the old object ends there; the next request here is the probe.
+    this.#probeInFlight = false;
+    this.#statsSince = old.#statsSince;
+    this.#statsSuccesses = old.#statsSuccesses;
+    this.#statsFailures = old.#statsFailures;
+    this.#failedCalls = old.#failedCalls;
+    this.#failedCallsUntil = old.#failedCallsUntil;
+    this.#windowRequests = old.#windowRequests;
+    this.#windowTokens = old.#windowTokens;
+    this.#latencyScore = old.#latencyScore;
+    this.#ttftScore = old.#ttftScore;
+    this.#latencyUpdatedAt = old.#latencyUpdatedAt;
+    this.#ewmaMs = old.#ewmaMs;
+    this.#ewmaUpdatedAt = old.#ewmaUpdatedAt;
+    this.#latency.push(...old.#latency);
+    this.#ttft.push(...old.#ttft);
   }
 
   // --- the sync ledger (through the actor's sync methods) -------------------------------------

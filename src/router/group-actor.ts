@@ -15,6 +15,7 @@ import { cooldownMs, nextCooldownAfterProbeFailure, resolveCooldownTime, type Al
 import type { PickContext, Picker } from './strategies/types.js';
 import type { SharedView } from './sync-ledger.js';
 import type { Outcome } from './types.js';
+import type { GroupMetrics } from '../metrics/prometheus.js';
 
 export type { Outcome } from './types.js';
 export { DeploymentState, type DeploymentSnapshot, type DeploymentView, type SyncDelta } from './deployment-state.js';
@@ -23,6 +24,8 @@ export { DeploymentState, type DeploymentSnapshot, type DeploymentView, type Syn
 export interface GroupSnapshot {
   readonly name: string;
   readonly inFlight: number;
+  /** Requests waiting for a max_parallel_requests slot. */
+  readonly waiting: number;
   readonly deployments: readonly DeploymentSnapshot[];
 }
 
@@ -90,6 +93,8 @@ export interface ActorOptions {
   readonly cooldown: CooldownSettings;
   /** Told when a deployment starts cooling (logs now; Redis publishes it later). */
   readonly onCooldown?: (d: DeploymentView, ms: number, why: string) => void;
+  /** Pre-bound Prometheus children for the group (queue waits); absent = no metrics. */
+  readonly metrics?: GroupMetrics | null;
 }
 
 const defaultActorOptions: ActorOptions = {
@@ -118,6 +123,11 @@ export class GroupActor {
     this.hasLimits = deployments.some((d) => d.rpm !== null || d.tpm !== null);
     this.#pick = pick;
     this.#opts = opts;
+  }
+
+  /** The group's metrics (whole-request latency, retries, queue waits); null without metrics. */
+  get metrics(): GroupMetrics | null {
+    return this.#opts.metrics ?? null;
   }
 
   /** True when some deployment has an rpm or tpm, so responses carry x-ratelimit headers. */
@@ -189,14 +199,18 @@ export class GroupActor {
    */
   waitForSlot(timeoutMs: number): Promise<boolean> {
     if (this.#waiters.length >= this.#opts.maxQueue) return Promise.resolve(false);
+    const metrics = this.#opts.metrics ?? null;
+    const since = metrics !== null ? performance.now() : 0;
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
+        metrics?.waited(performance.now() - since);
         resolve(true);
       };
       const timer = setTimeout(() => {
         const i = this.#waiters.indexOf(wake);
         if (i !== -1) this.#waiters.splice(i, 1);
+        metrics?.waited(performance.now() - since);
         resolve(false);
       }, timeoutMs);
       this.#waiters.push(wake);
@@ -206,6 +220,7 @@ export class GroupActor {
   /** Called once per lease, by `Lease.done`. Health bookkeeping happens here, synchronously. */
   settle(d: DeploymentState, outcome: Outcome, now: number, startedAt: number, requestCooldownMs: number | null = null): void {
     const probe = d.release();
+    d.metrics?.settle(outcome);
     switch (outcome.kind) {
       case 'ok':
         d.recordSuccess(now, outcome.latencyMs, outcome.usage, outcome.ttftMs);
@@ -254,6 +269,7 @@ export class GroupActor {
     if (probe && base > 0 && !c.disabled && cls !== 'connection') ms = Math.max(ms, nextCooldownAfterProbeFailure(d.lastCooldownMs, base));
     if (ms > 0) {
       d.coolDown(now, ms);
+      d.metrics?.cooledDown(status);
       this.#opts.onCooldown?.(d, ms, probe ? 'half-open probe failed' : `${cls}${status !== null ? ` (${status})` : ''}`);
     }
   }
@@ -273,7 +289,26 @@ export class GroupActor {
     const d = this.#byId.get(id);
     if (d === undefined) return;
     d.coolDown(now, ms);
+    d.metrics?.cooledDown(null);
     this.#opts.onCooldown?.(d, ms, 'background health check failed');
+  }
+
+  /**
+   * A config reload: each of this (new) actor's deployments whose id one of `previous` had takes
+   * over that deployment's state (DeploymentState.adopt). Returns how many were kept.
+   */
+  adoptFrom(previous: Iterable<GroupActor>): number {
+    let kept = 0;
+    for (const old of previous) {
+      for (const [id, d] of this.#byId) {
+        const was = old.#byId.get(id);
+        if (was !== undefined) {
+          d.adopt(was);
+          kept++;
+        }
+      }
+    }
+    return kept;
   }
 
   // --- the sync port's side: what RedisSync calls, each a synchronous change -------------------
@@ -316,7 +351,7 @@ export class GroupActor {
 
   /** The group's state now, as plain data. */
   snapshot(): GroupSnapshot {
-    return { name: this.name, inFlight: this.inFlight(), deployments: this.#states.map((d) => d.snapshot()) };
+    return { name: this.name, inFlight: this.inFlight(), waiting: this.#waiters.length, deployments: this.#states.map((d) => d.snapshot()) };
   }
 
   /** Deployments not cooling down right now (LiteLLM's "healthy" count for retry decisions). */

@@ -25,6 +25,9 @@ export interface PlanEnv {
   readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number };
   /** The router's injected randomness (backoff jitter). */
   readonly random: () => number;
+  /** Told of each retry within a group, and of each fallback's end (metrics); rare paths only. */
+  readonly onRetry?: (model: string) => void;
+  readonly onFallback?: (primary: string, fallback: string, ok: boolean) => void;
 }
 
 /** What one group's run ended with. */
@@ -145,6 +148,7 @@ export class RequestPlan {
       this.#fallbackDepth++;
       const depth = this.#fallbackDepth;
       const r = await this.#runGroup(target.model, target, noSwitches);
+      this.#env.onFallback?.(group, target.model, r.ok);
       if (r.ok) return this.#success(r, depth);
       all.push(...r.failures);
       const chained = await this.#fallBack(target.model, r.failures[0]!, all);
@@ -218,6 +222,7 @@ export class RequestPlan {
       } else {
         const before = tried.size;
         this.#attempts++;
+        if (attempt > 0) this.#env.onRetry?.(model);
         const result = await this.#attempt(model, tried, opts);
         if (result === null) return { ok: false, failures };
         if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };

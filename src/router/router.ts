@@ -15,6 +15,7 @@ import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import { createPicker } from './strategies/index.js';
 import { Secrets } from '../secrets.js';
+import type { ProxyMetrics } from '../metrics/prometheus.js';
 import { STREAM_STARTED_BODY, type ApiRequest, type Reply, type RequestContext, type RouterOptions, type StreamConsumer } from './types.js';
 
 export { RequestContext, type ApiRequest, type AttemptFailure, type AttemptResult, type AttemptOptions, type Attempt, type Reply, type RequestHints, type RouterOptions, type StreamConsumer } from './types.js';
@@ -50,11 +51,16 @@ export class Router {
   readonly #health: HealthChecks;
   readonly #planEnv: PlanEnv;
   #onCooldown: ((d: DeploymentView, ms: number, why: string) => void) | null = null;
+  readonly #metrics: ProxyMetrics | null;
+  /** Deployments that took over the previous router's state (a reload); 0 otherwise. */
+  readonly kept: number;
 
-  constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions = {}) {
+  constructor(config: ProxyConfig, dispatcher: Dispatcher, opts: RouterOptions & { readonly previous?: Router | null } = {}) {
     this.config = config;
     this.#clock = opts.now ?? Date.now;
     const random = opts.random ?? Math.random;
+    const metrics = opts.metrics ?? null;
+    this.#metrics = metrics;
     this.#secrets = Secrets.of(config.secrets);
     const picker = createPicker(config.router.routingStrategy, config.router.routingStrategyArgs);
     const actors = new Map<string, GroupActor>();
@@ -64,7 +70,9 @@ export class Router {
     for (const [name, deps] of config.groups) {
       const states = deps.map((d) => {
         if (d.maxInputTokens !== null) maxInputTokens.set(d.id, d.maxInputTokens);
-        return new DeploymentState(d, targetsFor(d), { costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs });
+        return new DeploymentState(d, targetsFor(d), {
+          costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs, metrics: metrics?.deployment(d) ?? null,
+        });
       });
       actors.set(name, new GroupActor(name, states, picker, {
         maxQueue: PARALLEL_QUEUE,
@@ -75,8 +83,13 @@ export class Router {
           allowedFailsPolicy: config.reliability.allowedFailsPolicy,
         },
         onCooldown: (d, ms, why) => this.#onCooldown?.(d, ms, why),
+        metrics: metrics?.group(name) ?? null,
       }));
     }
+    // A reload: deployments whose id the previous router had keep their state.
+    let kept = 0;
+    if (opts.previous) for (const a of actors.values()) kept += a.adoptFrom(opts.previous.actors.values());
+    this.kept = kept;
     this.actors = actors;
     this.names = config.names;
     this.#admission = new Admission(actors, this.names, dispatcher, {
@@ -84,7 +97,18 @@ export class Router {
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
-    this.#planEnv = { reliability: config.reliability, groupHealth: (model) => this.groupHealth(model), random };
+    this.#planEnv = {
+      reliability: config.reliability, groupHealth: (model) => this.groupHealth(model), random,
+      // Metric labels are group names from the config, never a client's text (a wildcard serves any name).
+      onRetry: metrics === null ? undefined : (model) => {
+        this.resolve(model)?.metrics?.retried();
+      },
+      onFallback: metrics === null ? undefined : (primary, fallback, ok) => {
+        const p = this.resolve(primary);
+        const f = this.resolve(fallback);
+        if (p !== null && f !== null) metrics.fallback(p.name, f.name, ok);
+      },
+    };
     // `created` is fixed as in LiteLLM's /v1/models, so the list is a constant we build once.
     this.#modelList = JSON.stringify({
       object: 'list',
@@ -94,7 +118,19 @@ export class Router {
 
   /** A non-streaming request, with retries and fallbacks. Resolves null when the client went away. */
   call(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
-    return new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts)).run();
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts)).run();
+    return this.#metrics === null ? run : this.#timed(req, run);
+  }
+
+  /** `litellm_request_total_latency_metric`: the whole request, on the group it asked for. */
+  #timed<T>(req: ApiRequest, run: Promise<T>): Promise<T> {
+    const g = this.resolve(req.model)?.metrics ?? null;
+    if (g === null) return run;
+    const t0 = performance.now();
+    return run.then((v) => {
+      g.requestDone(performance.now() - t0);
+      return v;
+    });
   }
 
   /**
@@ -102,7 +138,8 @@ export class Router {
    * the client; after it, the client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const reply = await new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    const reply = await (this.#metrics === null ? run : this.#timed(req, run));
     if (reply === null || ctx.aborted) return;
     if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
     else consumer.reply(reply);
@@ -145,8 +182,8 @@ export class Router {
     this.#onCooldown = fn;
   }
 
-  /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message. */
-  onAttemptFailure(fn: (label: string, status: number, message: string) => void): void {
+  /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message and the request's id. */
+  onAttemptFailure(fn: (label: string, status: number, message: string, requestId: string | null) => void): void {
     this.#attempts.onAttemptFailure = fn;
   }
 

@@ -7,6 +7,7 @@ import type { Endpoint } from '../providers/index.js';
 import type { StreamHandle } from '../upstream/dispatch.js';
 import type { Usage } from '../upstream/wire.js';
 import type { ErrorClass, ErrorEnvelope } from '../errors.js';
+import type { ProxyMetrics } from '../metrics/prometheus.js';
 
 /** A parsed, validated API request. */
 export interface ApiRequest {
@@ -17,6 +18,8 @@ export interface ApiRequest {
   readonly body: ArrayBuffer;
   readonly json: Readonly<Record<string, unknown>>;
   readonly hints: RequestHints;
+  /** The request's id (the server makes one per request): sent upstream as `x-request-id`, used in router log lines. */
+  readonly requestId?: string;
 }
 
 /** LiteLLM's request headers `x-litellm-num-retries`, `x-litellm-timeout`, `x-litellm-stream-timeout` ('' when absent). */
@@ -123,6 +126,8 @@ export interface RouterOptions {
   readonly random?: () => number;
   /** Epoch milliseconds. Wall-clock, so usage windows line up across instances. */
   readonly now?: () => number;
+  /** Where the router counts attempts, retries and fallbacks (GET /metrics); absent = not counted. */
+  readonly metrics?: ProxyMetrics | null;
 }
 
 /** Marks the reply of a stream attempt that started (by identity): the consumer writes its headers, not a body. */

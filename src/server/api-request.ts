@@ -26,7 +26,8 @@ function validationError(message: string, param: string | null): ProxyError {
 }
 
 /** Parses and checks a request body; returns the request or the error to answer with. */
-export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null, hints: RequestHints = noHints): ApiRequest | ProxyError {
+/** `requestId`: the server's id for this request, sent upstream as `x-request-id`. */
+export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel: string | null, hints: RequestHints = noHints, requestId?: string): ApiRequest | ProxyError {
   if (exceedsJsonDepth(body)) {
     return new ProxyError('INVALID_REQUEST', `The request body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep.`);
   }
@@ -59,6 +60,6 @@ export function parseApiRequest(body: Uint8Array, endpoint: Endpoint, pathModel:
   if (o.stream !== undefined && typeof o.stream !== 'boolean') {
     return validationError('`stream` must be a boolean.', 'stream');
   }
-  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o, hints };
+  return { endpoint, model, stream: o.stream === true && endpoint !== 'embeddings', body: body.buffer as ArrayBuffer, json: o, hints, requestId };
 }
 

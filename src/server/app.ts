@@ -6,7 +6,7 @@
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Endpoint } from '../providers/index.js';
-import type { Router } from '../router/router.js';
+import type { ServingRouter } from '../router/live-router.js';
 import { RequestContext, type RequestHints } from '../router/types.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { MasterKeyAuth } from './auth.js';
@@ -14,6 +14,8 @@ import { framingProblem } from './framing.js';
 import { parseApiRequest, readHints } from './api-request.js';
 import { modelGroupInfoBody, modelInfoBody } from './model-info.js';
 import { matchRoute, routesBody } from './routes.js';
+import { serveMetrics, type MetricsExport } from './metrics-endpoint.js';
+import { serveReload, type ReloadOutcome } from './config-reload.js';
 import { version } from '../version.js';
 import { Cors } from './cors.js';
 import { logAborted, newResponseState, writeError, writeInternalError, writeJson, writePreflight, writeReply, type ReplyContext, type ResponseState } from './respond.js';
@@ -21,13 +23,19 @@ import { SseRelay } from './sse.js';
 import { assertNativeUws, uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface ServerOptions {
-  readonly router: Router;
+  readonly router: ServingRouter;
   readonly dispatcher: Dispatcher;
   readonly masterKey: string | null;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   /** Redis sync status for readiness; null when the config names no Redis. */
   readonly sharedState?: (() => 'connected' | 'degraded') | null;
+  /** `POST /config/reload`; null = 404. */
+  readonly reload?: (() => Promise<ReloadOutcome>) | null;
+  /** The serving config's version for readiness (`config_version`); null when unknown. */
+  readonly configVersion?: (() => string | null) | null;
+  /** `GET /metrics`; null = 404 like any unknown route. */
+  readonly metrics?: MetricsExport | null;
   /** Where errors thrown while handling a request are reported (they are answered with a 500), and the access log. */
   readonly log?: Logger;
   /** `general_settings.allowed_origins`; default every origin (`*`). */
@@ -195,12 +203,26 @@ export class ProxyServer {
         version,
         // Dashboards built for LiteLLM read this key.
         litellm_version: version,
+        config_version: this.#opts.configVersion?.() ?? null,
       }));
       return;
     }
+    const metrics = route.kind === 'metrics' ? (this.#opts.metrics ?? null) : null;
+    if (metrics !== null && !metrics.requireAuth) return serveMetrics(res, st, metrics, (err) => this.#fail(res, st, err));
     if (this.#auth && !this.#auth.check(MasterKeyAuth.presentedKey(req))) {
       st.closeConnection = true;
       writeError(res, st, new ProxyError('UNAUTHORIZED', 'Authentication Error: missing or invalid API key. Send it as `Authorization: Bearer <key>` (or in an `x-api-key` / `api-key` header).'));
+      return;
+    }
+    if (route.kind === 'config-reload') {
+      const reload = this.#opts.reload ?? null;
+      if (reload === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for POST ${req.getUrl()}.`));
+      else serveReload(res, st, reload, (err) => this.#fail(res, st, err));
+      return;
+    }
+    if (route.kind === 'metrics') {
+      if (metrics === null) writeError(res, st, new ProxyError('ROUTE_NOT_FOUND', `No route for GET ${req.getUrl()}.`));
+      else serveMetrics(res, st, metrics, (err) => this.#fail(res, st, err));
       return;
     }
     if (route.kind === 'health') {
@@ -378,7 +400,7 @@ export class ProxyServer {
     finish: () => void,
     fail: (err: unknown) => void,
   ): void {
-    const parsed = parseApiRequest(body, endpoint, pathModel, hints);
+    const parsed = parseApiRequest(body, endpoint, pathModel, hints, st.requestId);
     if (parsed instanceof ProxyError) {
       writeError(res, st, parsed);
       finish();

@@ -13,6 +13,8 @@ export type Route =
   | { readonly kind: 'liveliness'; readonly method: 'get' }
   | { readonly kind: 'readiness'; readonly method: 'get' }
   | { readonly kind: 'routes'; readonly method: 'get' }
+  | { readonly kind: 'metrics'; readonly method: 'get' }
+  | { readonly kind: 'config-reload'; readonly method: 'post' }
   /** A model name in the path with a malformed percent-escape (`%zz`, a cut-off `%E0%A4%A`). */
   | { readonly kind: 'bad-escape'; readonly method: 'any' };
 
@@ -88,6 +90,10 @@ export function matchRoute(rawPath: string): Route | null {
       return { kind: 'routes', method: 'get' };
     case '/health':
       return { kind: 'health', method: 'get' };
+    case '/metrics':
+      return { kind: 'metrics', method: 'get' };
+    case '/config/reload':
+      return { kind: 'config-reload', method: 'post' };
     case '/model/info':
     case '/v1/model/info':
       return { kind: 'model-info', method: 'get' };

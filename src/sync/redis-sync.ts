@@ -45,11 +45,11 @@ interface ScriptClient {
 export class RedisSync implements Reserver {
   readonly instanceId = randomUUID();
   readonly #settings: RedisSettings;
-  readonly #actors: readonly GroupActor[];
+  #actors: readonly GroupActor[];
   /** Every deployment id, in the order the actors list them (the order of a round's keys and answers). */
-  readonly #ids: readonly string[];
+  #ids: readonly string[];
   /** Deployment id → its actor, for cooldowns published by other instances. */
-  readonly #actorOf: ReadonlyMap<string, GroupActor>;
+  #actorOf: ReadonlyMap<string, GroupActor>;
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #tag: string;
@@ -69,6 +69,8 @@ export class RedisSync implements Reserver {
   /** The client's last connection error, for the one "unreachable" line. */
   #lastError: Error | null = null;
   #liveInstances = 1;
+  /** Told how long each sync round took and whether it succeeded (metrics). */
+  onRound: ((ms: number, ok: boolean) => void) | null = null;
   readonly #sha = new Map<string, string>();
 
   constructor(settings: RedisSettings, actors: readonly GroupActor[], log: Logger, clock: () => number = Date.now) {
@@ -80,6 +82,17 @@ export class RedisSync implements Reserver {
     this.#clock = clock;
     this.#tag = `{${settings.namespace}}`;
     for (const a of actors) a.attachSync();
+  }
+
+  /**
+   * A config reload: sync the new router's actors from the next round on. A round in flight
+   * finishes on the actors it drained (kept deployments share their ledger, so nothing is lost).
+   */
+  switchActors(actors: readonly GroupActor[]): void {
+    for (const a of actors) a.attachSync();
+    this.#actors = actors;
+    this.#ids = actors.flatMap((a) => a.deployments.map((d) => d.id));
+    this.#actorOf = new Map(actors.flatMap((a) => a.deployments.map((d) => [d.id, a] as const)));
   }
 
   get status(): SyncStatus {
@@ -199,8 +212,10 @@ export class RedisSync implements Reserver {
     this.#syncing = true;
     const now = this.#clock();
     const keys: string[] = [`${this.#tag}:i`];
+    // The round's actors, fixed for it: a reload may switch them while it waits on Redis.
+    const actors = this.#actors;
     const args: (string | number)[] = [this.instanceId, now, HEARTBEAT_TTL_MS, this.#ids.length];
-    const drained: SyncDelta[][] = this.#actors.map((a) => a.drainForSync(now));
+    const drained: SyncDelta[][] = actors.map((a) => a.drainForSync(now));
     for (const deltas of drained) {
       for (const d of deltas) {
         keys.push(...this.#keys(d.id));
@@ -209,12 +224,13 @@ export class RedisSync implements Reserver {
         args.push(d.localInFlight);
       }
     }
+    const t0 = performance.now();
     try {
       const out = (await this.#script('SYNC', keys, args)) as number[];
       const at = this.#clock();
       this.#liveInstances = Number(out[0]);
       let i = 0;
-      for (const a of this.#actors) {
+      for (const a of actors) {
         const views: SharedView[] = [];
         for (let k = 0; k < a.deployments.length; k++, i++) {
           const o = 1 + i * 5;
@@ -229,6 +245,7 @@ export class RedisSync implements Reserver {
         a.applySync(at, views);
       }
       this.#lastOk = at;
+      this.onRound?.(performance.now() - t0, true);
       if (this.#lostLogged) {
         this.#lostLogged = false;
         this.#log.info('redis: reconnected; shared limits, cooldowns and counts resume');
@@ -236,7 +253,8 @@ export class RedisSync implements Reserver {
     } catch (err) {
       // Not flushed: put the deltas back so the next successful round counts them. Leases are
       // void: the server may be gone with them, and a restarted one would grant the budget again.
-      this.#actors.forEach((a, i) => a.restoreUnflushed(drained[i]!));
+      actors.forEach((a, i) => a.restoreUnflushed(drained[i]!));
+      this.onRound?.(performance.now() - t0, false);
       this.#noteLoss(err);
     } finally {
       this.#syncing = false;
@@ -290,14 +308,15 @@ export class RedisSync implements Reserver {
   /** On (re)connect: cooldowns that started while this instance was not listening. */
   async #readCooldowns(): Promise<void> {
     const c = this.#client;
-    if (c === null || this.#ids.length === 0) return;
+    const ids = this.#ids;
+    if (c === null || ids.length === 0) return;
     try {
-      const keys = this.#ids.map((id) => `${this.#tag}:cd:${id}`);
+      const keys = ids.map((id) => `${this.#tag}:cd:${id}`);
       const values = await c.mget(...keys);
       const now = this.#clock();
       values.forEach((v, i) => {
         const until = Number(v);
-        const id = this.#ids[i]!;
+        const id = ids[i]!;
         if (v !== null && Number.isFinite(until)) this.#actorOf.get(id)?.applyRemoteCooldown(id, now, until);
       });
     } catch {

@@ -12,8 +12,9 @@ const taskModuleUrl = new URL('../../workers/upstream.js', import.meta.url);
 
 /** Frames a stream's consumer receives, in order; exactly one of end/error/fail is last. */
 export interface StreamSink {
-  head(): void;
-  fail(status: number, body: ArrayBuffer, retryAfterMs: number | null): void;
+  /** `headers`: upstream headers relayed to the client (relay-headers.ts), null when none. */
+  head(headers: readonly string[] | null): void;
+  fail(status: number, body: ArrayBuffer, retryAfterMs: number | null, headers: readonly string[] | null): void;
   data(buf: ArrayBuffer): void;
   end(usage: Usage | null): void;
   error(error: WireError): void;
@@ -70,9 +71,9 @@ function attach(port: MessagePort, sink: StreamSink): StreamHandle & { failed(me
   port.on('message', (f: StreamFrame) => {
     if (closed) return;
     switch (f.t) {
-      case 'head': sink.head(); break;
+      case 'head': sink.head(f.headers ?? null); break;
       case 'data': sink.data(f.buf); break;
-      case 'fail': close(); sink.fail(f.status, f.body, f.retryAfterMs); break;
+      case 'fail': close(); sink.fail(f.status, f.body, f.retryAfterMs, f.headers ?? null); break;
       case 'end': close(); sink.end(f.usage); break;
       case 'error': close(); sink.error(f.error); break;
     }

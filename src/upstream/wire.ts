@@ -58,6 +58,8 @@ export type CallResult =
       readonly usage: Usage | null;
       /** The first choice's finish_reason (`content_filter` can trigger content-policy fallbacks). */
       readonly finishReason: string | null;
+      /** Upstream headers relayed to the client (relay-headers.ts); null when none. */
+      readonly headers?: readonly string[] | null;
     }
   | {
       /** The upstream answered, with an error status; `body` is its raw error body. */
@@ -65,6 +67,7 @@ export type CallResult =
       readonly status: number;
       readonly body: ArrayBuffer;
       readonly retryAfterMs: number | null;
+      readonly headers?: readonly string[] | null;
     }
   | { readonly ok: false; readonly status: 0; readonly error: WireError };
 
@@ -80,9 +83,9 @@ export interface StreamTask extends TaskBase {
 /** Worker → main thread frames on a stream's port. */
 export type StreamFrame =
   /** Upstream accepted: the main thread may now commit a 200 to the client. */
-  | { readonly t: 'head' }
+  | { readonly t: 'head'; readonly headers?: readonly string[] | null }
   /** Upstream refused before the first byte (relayed like a non-stream error), or sent an error event mid-stream (`body` is its data). */
-  | { readonly t: 'fail'; readonly status: number; readonly body: ArrayBuffer; readonly retryAfterMs: number | null }
+  | { readonly t: 'fail'; readonly status: number; readonly body: ArrayBuffer; readonly retryAfterMs: number | null; readonly headers?: readonly string[] | null }
   /** SSE bytes, complete events only, already restamped. */
   | { readonly t: 'data'; readonly buf: ArrayBuffer }
   | { readonly t: 'end'; readonly usage: Usage | null }

@@ -33,12 +33,12 @@ export interface MockUsage {
 }
 
 export type Behavior =
-  | { kind: 'ok'; content?: string; delayMs?: number; usage?: MockUsage }
+  | { kind: 'ok'; content?: string; delayMs?: number; usage?: MockUsage; headers?: Record<string, string> }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   /** Accept and never answer, until the client goes away. */
   | { kind: 'hang' }
   /** `dieAfter`: destroy the socket after that many content chunks (0 = right after the headers). */
-  | { kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean }
+  | { kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean; headers?: Record<string, string> }
   /** Destroy the socket without any response. */
   | { kind: 'destroy' };
 
@@ -241,6 +241,8 @@ export async function startMockUpstream(): Promise<MockUpstream> {
   }
 
   function run(b: Behavior, r: RecordedRequest, route: Route, res: ServerResponse, id: number, markSelfClosed: () => void): void {
+    // Extra response headers (ok and stream behaviors), merged into whatever writeHead sends.
+    if ((b.kind === 'ok' || b.kind === 'stream') && b.headers) for (const [k, v] of Object.entries(b.headers)) res.setHeader(k, v);
     switch (b.kind) {
       case 'ok': {
         const usage = b.usage ?? DEFAULT_USAGE;

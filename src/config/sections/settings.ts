@@ -33,7 +33,7 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
   ],
   litellm_settings: [
     'request_timeout', 'num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
-    'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request', 'json_logs',
+    'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request', 'json_logs', 'require_auth_for_metrics_endpoint',
   ],
   // graceful_shutdown_seconds and allowed_origins are ours, not LiteLLM's.
   general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins'],
@@ -201,6 +201,8 @@ export function readServer(r: ConfigReader, general: JsonObject, litellm: JsonOb
     shutdownGraceMs: grace === null ? DEFAULT_SHUTDOWN_GRACE_MS : Math.round(grace * 1000),
     backgroundHealthChecks,
     healthCheckIntervalMs: Math.round((interval ?? DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000),
+    // LiteLLM's key, in litellm_settings: /metrics is public unless it is true.
+    requireAuthForMetrics: r.boolean('litellm_settings.require_auth_for_metrics_endpoint', get(litellm, 'require_auth_for_metrics_endpoint')),
   };
 }
 

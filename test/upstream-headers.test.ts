@@ -1,0 +1,80 @@
+/**
+ * The upstream's x-request-id, openai-processing-ms and x-ratelimit-* come back as
+ * `llm_provider-<name>` (LiteLLM's prefix), streaming or not and on errors; an upstream's own
+ * x-ratelimit-* are passed through and replace the group's computed ones of the same name;
+ * nothing else of the upstream's headers is relayed, and a key echoed in one is cut out.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { post, startTestProxy } from './support/proxy.js';
+import { deployment, TEST_API_KEY } from './support/deployments.js';
+
+const msg = [{ role: 'user', content: 'hi' }];
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function setup(rpm: number | null): Promise<{ up: MockUpstream; url: string }> {
+  const up = await startMockUpstream();
+  cleanups.push(() => up.close());
+  const proxy = await startTestProxy(`model_list:${deployment('g', up, rpm === null ? {} : { params: { rpm } })}`);
+  cleanups.push(() => proxy.close());
+  return { up, url: proxy.url };
+}
+
+const upstreamHeaders = {
+  'x-request-id': 'req_upstream_123',
+  'openai-processing-ms': '42',
+  'x-ratelimit-remaining-requests': '4999',
+  'x-ratelimit-limit-requests': '5000',
+  'x-internal-thing': 'not-relayed',
+};
+
+test('non-stream: llm_provider-* relayed, upstream x-ratelimit-* passed through over the group\'s, other headers not relayed', async () => {
+  const { up, url } = await setup(10);
+  up.setBehavior({ kind: 'ok', headers: upstreamHeaders });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('llm_provider-x-request-id'), 'req_upstream_123');
+  assert.equal(r.headers.get('llm_provider-openai-processing-ms'), '42');
+  assert.equal(r.headers.get('llm_provider-x-ratelimit-remaining-requests'), '4999');
+  // The upstream's own, not the group's computed 10 − 1.
+  assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '4999');
+  assert.equal(r.headers.get('x-ratelimit-limit-requests'), '5000');
+  assert.equal(r.headers.get('llm_provider-x-internal-thing'), null);
+  assert.equal(r.headers.get('x-internal-thing'), null);
+});
+
+test('without upstream rate-limit headers the group\'s computed x-ratelimit-* stay', async () => {
+  const { up, url } = await setup(10);
+  up.setBehavior({ kind: 'ok', headers: { 'x-request-id': 'req_2' } });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.headers.get('llm_provider-x-request-id'), 'req_2');
+  assert.equal(r.headers.get('x-ratelimit-limit-requests'), '10');
+  assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '9');
+  assert.equal(r.headers.get('llm_provider-x-ratelimit-remaining-requests'), null);
+});
+
+test('stream: the relayed headers arrive with the 200', async () => {
+  const { up, url } = await setup(null);
+  up.setBehavior({ kind: 'stream', chunks: 2, headers: upstreamHeaders });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg, stream: true });
+  assert.equal(r.status, 200);
+  assert.match(r.text, /\[DONE\]/);
+  assert.equal(r.headers.get('llm_provider-x-request-id'), 'req_upstream_123');
+  assert.equal(r.headers.get('llm_provider-openai-processing-ms'), '42');
+  assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '4999');
+});
+
+test('an upstream error relays them too; a key echoed in one is cut out', async () => {
+  const { up, url } = await setup(null);
+  up.setBehavior({ kind: 'status', status: 400, headers: { 'x-request-id': `echo-${TEST_API_KEY}`, 'openai-processing-ms': '7' } });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.status, 400);
+  assert.equal(r.headers.get('llm_provider-openai-processing-ms'), '7');
+  const id = r.headers.get('llm_provider-x-request-id') ?? '';
+  assert.ok(id.startsWith('echo-') && !id.includes(TEST_API_KEY), id);
+  for (const [, v] of r.headers) assert.ok(!v.includes(TEST_API_KEY));
+});
