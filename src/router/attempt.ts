@@ -213,7 +213,7 @@ export class Attempts {
         return this.#attemptFailure(req, actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
       }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
-      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved, null, result.headers) } };
+      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved, null, result.headers), upstreamMs: now - lease.startedAt, usage: result.usage } };
     }
     if ('error' in result) {
       const e = wireFailure(result.error, timeoutMs, this.#secrets);

@@ -169,7 +169,7 @@ export class RequestPlan {
   #success(r: Extract<GroupResult, { ok: true }>, fallbacks: number): Reply {
     const headers = [...r.reply.headers, 'x-litellm-attempted-retries', String(r.retries), 'x-litellm-attempted-fallbacks', String(fallbacks)];
     if (r.retries > 0) headers.push('x-litellm-max-retries', String(r.maxRetries));
-    return { status: r.reply.status, body: r.reply.body, headers };
+    return { status: r.reply.status, body: r.reply.body, headers, upstreamMs: r.reply.upstreamMs, usage: r.reply.usage };
   }
 
   /** The first error's status and type; the message lists every attempt's cause. */

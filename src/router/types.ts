@@ -87,6 +87,10 @@ export interface Reply {
   readonly body: ArrayBuffer | string;
   /** Flat `[name, value, ...]` pairs. */
   readonly headers: readonly string[];
+  /** A deployment's answer: the time its attempt took (ms, router clock), for the overhead header. */
+  readonly upstreamMs?: number;
+  /** A deployment's answer: the tokens it reported, for the access log. */
+  readonly usage?: Usage | null;
 }
 
 /** The server's side of one request: whether the client has gone, and who to tell if it goes. */

@@ -5,6 +5,7 @@
  * `x-litellm-attempted-fallbacks`), so the line costs nothing beyond itself.
  */
 import type { Logger } from '../log.js';
+import type { Usage } from '../upstream/wire.js';
 import type { ResponseState } from './response-state.js';
 
 /** Logged as the status of a request whose client went away before any answer. */
@@ -14,8 +15,11 @@ function ms(from: number, to: number): number {
   return Math.round((to - from) * 1000) / 1000;
 }
 
-/** Writes `st`'s access line once; `headers` are the reply's flat `[name, value, …]` pairs. */
-export function logAccess(log: Logger | null, st: ResponseState, headers: readonly string[] | null): void {
+/**
+ * Writes `st`'s access line once; `headers` are the reply's flat `[name, value, …]` pairs and
+ * `usage` the tokens a deployment reported for a non-stream answer.
+ */
+export function logAccess(log: Logger | null, st: ResponseState, headers: readonly string[] | null, usage: Usage | null = null): void {
   if (st.logged || log === null) return;
   st.logged = true;
   let group: string | undefined;
@@ -45,6 +49,8 @@ export function logAccess(log: Logger | null, st: ResponseState, headers: readon
     attempted_fallbacks: fallbacks === undefined ? undefined : Number(fallbacks),
     duration_ms: ms(st.startedAt, now),
     ttfb_ms: st.firstByteAt === 0 ? undefined : ms(st.startedAt, st.firstByteAt),
+    prompt_tokens: usage?.promptTokens,
+    completion_tokens: usage?.completionTokens,
     client_closed: st.aborted ? true : undefined,
   });
 }

@@ -53,6 +53,10 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
       const h = reply.headers;
       for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
       writeCommonHeaders(res, st);
+      if (reply.upstreamMs !== undefined) {
+        // LiteLLM's overhead header: the time in the proxy that was not the deployment's.
+        res.writeHeader('x-litellm-overhead-duration-ms', Math.max(0, performance.now() - st.startedAt - reply.upstreamMs).toFixed(3));
+      }
       if (reply.status >= 400) {
         const retry = shouldRetry(h);
         if (retry !== null) res.writeHeader('x-should-retry', retry);
@@ -67,7 +71,7 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
   }
   st.finished = true;
   st.status = reply.status;
-  logAccess(st.ctx.log, st, reply.headers);
+  logAccess(st.ctx.log, st, reply.headers, reply.usage ?? null);
 }
 
 /** Answers a CORS preflight: 204, no auth asked (browsers send none on a preflight). */
