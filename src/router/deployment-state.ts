@@ -8,17 +8,13 @@
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
-import { DEFAULT_LATENCY_TTL_MS } from './strategies/latency-based.js';
+import { LatencySamples } from './latency-samples.js';
 import { updatePeakEwma } from './strategies/peak-ewma.js';
 import type { Candidate } from './strategies/types.js';
 import { SyncLedger, type PendingUsage, type SharedView } from './sync-ledger.js';
 import { UsageWindow } from './usage-window.js';
 import type { DeploymentMetrics } from '../metrics/prometheus.js';
 
-/** LiteLLM's lowest_latency keeps the last 10 samples per deployment. */
-const LATENCY_SAMPLES = 10;
-/** LiteLLM appends a 1000 s sample when a deployment times out, so it drops to the back. */
-const TIMEOUT_PENALTY_S = 1000;
 
 /** What anyone but the owning actor may read of a deployment: its configuration and the picker's view. */
 export interface DeploymentView extends Candidate {
@@ -100,15 +96,9 @@ export class DeploymentState implements DeploymentView {
   // Candidate fields, refreshed by `refreshUsage` before each pick.
   #windowRequests = 0;
   #windowTokens = 0;
-  #latencyScore: number | null = null;
-  #ttftScore: number | null = null;
-  #latencyUpdatedAt: number | null = null;
   #ewmaMs: number | null = null;
   #ewmaUpdatedAt: number | null = null;
-  readonly #latency: number[] = [];
-  readonly #ttft: number[] = [];
-  /** `routing_strategy_args.ttl`: samples are gone for good once none came for this long (LiteLLM's cache TTL). */
-  readonly #latencyTtlMs: number;
+  readonly #latency: LatencySamples;
   /** After a config reload: the object that took this deployment's state over (cooldowns go on to it). */
   #successor: DeploymentState | null = null;
 
@@ -126,7 +116,7 @@ export class DeploymentState implements DeploymentView {
     this.order = cfg.order ?? Number.POSITIVE_INFINITY;
     this.maxParallel = cfg.maxParallelRequests ?? opts.defaultMaxParallel;
     this.costPerToken = opts.costPerToken;
-    this.#latencyTtlMs = opts.latencyTtlMs ?? DEFAULT_LATENCY_TTL_MS;
+    this.#latency = new LatencySamples(opts.latencyTtlMs);
     this.targets = targets;
     const apiBase = cfg.apiBase === null ? '' : cfg.apiBase.split('?')[0]!;
     this.responseHeaders = apiBase === ''
@@ -148,13 +138,13 @@ export class DeploymentState implements DeploymentView {
     return this.#windowTokens;
   }
   get latencyScore(): number | null {
-    return this.#latencyScore;
+    return this.#latency.score;
   }
   get ttftScore(): number | null {
-    return this.#ttftScore;
+    return this.#latency.ttftScore;
   }
   get latencyUpdatedAt(): number | null {
-    return this.#latencyUpdatedAt;
+    return this.#latency.updatedAt;
   }
   get ewmaMs(): number | null {
     return this.#ewmaMs;
@@ -208,7 +198,7 @@ export class DeploymentState implements DeploymentView {
       windowRequests: this.#windowRequests,
       windowTokens: this.#windowTokens,
       leaseRemaining: this.#ledger.leaseRemaining,
-      latencyScore: this.#latencyScore,
+      latencyScore: this.#latency.score,
     };
   }
 
@@ -328,31 +318,9 @@ export class DeploymentState implements DeploymentView {
     return ms;
   }
 
-  /**
-   * LiteLLM keeps a group's latency map under one cache key whose TTL every write renews: once
-   * no sample came for `ttl`, the old ones have expired and the next sample starts afresh,
-   * rather than being averaged with samples the picker already treats as no data.
-   */
-  #expireLatency(now: number): void {
-    if (this.#latencyUpdatedAt !== null && now - this.#latencyUpdatedAt > this.#latencyTtlMs) {
-      this.#latency.length = 0;
-      this.#ttft.length = 0;
-      this.#ttftScore = null;
-    }
-  }
-
   recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
     this.#successes++;
-    this.#expireLatency(now);
-    const tokens = usage?.completionTokens ?? 0;
-    // LiteLLM ranks by seconds per output token (raw seconds when no tokens were reported).
-    pushSample(this.#latency, tokens > 0 ? latencyMs / 1000 / tokens : latencyMs / 1000);
-    this.#latencyScore = mean(this.#latency);
-    if (ttftMs !== undefined) {
-      pushSample(this.#ttft, tokens > 0 ? ttftMs / 1000 / tokens : ttftMs / 1000);
-      this.#ttftScore = mean(this.#ttft);
-    }
-    this.#latencyUpdatedAt = now;
+    this.#latency.recordSuccess(now, latencyMs, usage?.completionTokens ?? 0, ttftMs);
     this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, latencyMs, now);
     this.#ewmaUpdatedAt = now;
     if (usage) {
@@ -362,10 +330,7 @@ export class DeploymentState implements DeploymentView {
   }
 
   recordTimeout(now: number, elapsedMs: number): void {
-    this.#expireLatency(now);
-    pushSample(this.#latency, TIMEOUT_PENALTY_S);
-    this.#latencyScore = mean(this.#latency);
-    this.#latencyUpdatedAt = now;
+    this.#latency.recordTimeout(now);
     this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, Math.max(elapsedMs, (this.#ewmaMs ?? 0) * 2), now);
     this.#ewmaUpdatedAt = now;
   }
@@ -397,13 +362,9 @@ export class DeploymentState implements DeploymentView {
     this.#failedCallsUntil = old.#failedCallsUntil;
     this.#windowRequests = old.#windowRequests;
     this.#windowTokens = old.#windowTokens;
-    this.#latencyScore = old.#latencyScore;
-    this.#ttftScore = old.#ttftScore;
-    this.#latencyUpdatedAt = old.#latencyUpdatedAt;
+    this.#latency.adopt(old.#latency);
     this.#ewmaMs = old.#ewmaMs;
     this.#ewmaUpdatedAt = old.#ewmaUpdatedAt;
-    this.#latency.push(...old.#latency);
-    this.#ttft.push(...old.#ttft);
   }
 
   // --- the sync ledger (through the actor's sync methods) -------------------------------------
@@ -440,16 +401,4 @@ export interface SyncDelta {
   readonly leaseRemaining: number;
   readonly pending: readonly PendingUsage[];
   readonly localInFlight: number;
-}
-
-/** Keeps the newest samples (LiteLLM keeps the oldest 9 once full, which freezes the average). */
-function pushSample(samples: number[], v: number): void {
-  if (samples.length >= LATENCY_SAMPLES) samples.shift();
-  samples.push(v);
-}
-
-function mean(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
 }
