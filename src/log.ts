@@ -75,25 +75,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields === undefined) p[l](msg);
       else p[l](fields, msg);
     };
-    return {
-      debug: (m, f) => emit('debug', m, f),
-      info: (m, f) => emit('info', m, f),
-      warn: (m, f) => emit('warn', m, f),
-      error: (m, f) => emit('error', m, f),
-      addSecrets,
-    };
+    return facade(emit, addSecrets);
   }
   const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
     if (order[l] < min) return;
     out(secrets.redact(`${new Date().toISOString()} ${l.padEnd(5)} ${msg}${fields === undefined ? '' : humanFields(fields)}`));
   };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    addSecrets,
-  };
+  return facade(emit, addSecrets);
 }
 
 /**
@@ -126,4 +114,15 @@ function humanFields(fields: LogFields): string {
     s += ` ${k}=${/[\s"=]/.test(t) ? JSON.stringify(t) : t}`;
   }
   return s;
+}
+
+/** The Logger over one `emit`, whichever format it writes. */
+function facade(emit: (l: Level, msg: string, fields: LogFields | undefined) => void, addSecrets: (s: readonly string[]) => void): Logger {
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    addSecrets,
+  };
 }

@@ -11,7 +11,7 @@ import { loadConfigText } from '../src/config/load.js';
 import type { RunningProxy } from '../src/index.js';
 import { MAX_REQUEST_FALLBACKS, MAX_REQUEST_NUM_RETRIES } from '../src/router/request-limits.js';
 import { MAX_TIMER_MS } from '../src/timer-delay.js';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { startMockUpstreams, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
 
@@ -22,10 +22,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
+function upstreams(n: number): Promise<MockUpstream[]> {
+  return startMockUpstreams(n, cleanups);
 }
 
 async function proxyFor(yaml: string): Promise<RunningProxy> {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { startMockUpstreams, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post, startTestProxy } from './support/proxy.js';
 import { startTestRedis } from './support/redis-server.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
@@ -16,10 +16,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
+function upstreams(n: number): Promise<MockUpstream[]> {
+  return startMockUpstreams(n, cleanups);
 }
 
 /** The value of the sample `name{...}` whose labels include every pair of `labels`; null when absent. */

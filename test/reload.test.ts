@@ -15,7 +15,7 @@ import { loadConfigFile } from '../src/config/load.js';
 import { startProxy, type RunningProxy } from '../src/index.js';
 import { createLogger } from '../src/log.js';
 import type { RouterOptions } from '../src/router/types.js';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { startMockUpstreams, type MockUpstream } from './support/mock-upstream.js';
 import { eventually, http, post } from './support/proxy.js';
 import { startTestRedis } from './support/redis-server.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
@@ -28,10 +28,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
+function upstreams(n: number): Promise<MockUpstream[]> {
+  return startMockUpstreams(n, cleanups);
 }
 
 function configFile(text: string): string {

@@ -429,3 +429,12 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     },
   };
 }
+
+/** `n` mock upstreams, closed by the caller's cleanup list (run in an `after`). */
+export async function startMockUpstreams(n: number, cleanups: Array<() => Promise<void> | void>): Promise<MockUpstream[]> {
+  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
+  cleanups.push(async () => {
+    for (const u of ups) await u.close();
+  });
+  return ups;
+}
