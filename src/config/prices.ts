@@ -49,10 +49,17 @@ export function baseModel(d: { readonly litellmParams: JsonObject; readonly mode
   return typeof b === 'string' && b !== '' ? b : null;
 }
 
+/** The prices the config gives a deployment: `litellm_params`, then `model_info`; null = not given. */
+function ownPrices(d: PricedDeployment): { input: number | null; output: number | null } {
+  return {
+    input: numberField(d.litellmParams, 'input_cost_per_token') ?? numberField(d.modelInfo, 'input_cost_per_token'),
+    output: numberField(d.litellmParams, 'output_cost_per_token') ?? numberField(d.modelInfo, 'output_cost_per_token'),
+  };
+}
+
 /** A deployment's prices: each its own when configured, else the model data's; null = unknown. */
 export function deploymentPrices(d: PricedDeployment): { input: number | null; output: number | null } {
-  const ownIn = numberField(d.litellmParams, 'input_cost_per_token') ?? numberField(d.modelInfo, 'input_cost_per_token');
-  const ownOut = numberField(d.litellmParams, 'output_cost_per_token') ?? numberField(d.modelInfo, 'output_cost_per_token');
+  const { input: ownIn, output: ownOut } = ownPrices(d);
   if (ownIn !== null && ownOut !== null) return { input: ownIn, output: ownOut };
   const data = builtinPrice(baseModel(d) ?? d.model);
   return { input: ownIn ?? data?.input ?? null, output: ownOut ?? data?.output ?? null };
@@ -64,8 +71,7 @@ export function deploymentPrices(d: PricedDeployment): { input: number | null; o
  * `.get(..., 0)`), else the model data for `base_model` or the model, else LiteLLM's default.
  */
 export function deploymentCostPerToken(d: PricedDeployment): number {
-  const input = numberField(d.litellmParams, 'input_cost_per_token') ?? numberField(d.modelInfo, 'input_cost_per_token');
-  const output = numberField(d.litellmParams, 'output_cost_per_token') ?? numberField(d.modelInfo, 'output_cost_per_token');
+  const { input, output } = ownPrices(d);
   if (input !== null || output !== null) return (input ?? 0) + (output ?? 0);
   return builtinCostPerToken(baseModel(d) ?? d.model) ?? DEFAULT_COST_PER_TOKEN;
 }
