@@ -28,7 +28,9 @@ import {
 const agent = new Agent({
   keepAliveTimeout: 30_000,
   keepAliveMaxTimeout: 600_000,
-  connections: 512,
+  // No cap on connections per origin: how many requests run at once is the router's to bound
+  // (max_parallel_requests, rpm/tpm), never a hidden queue here that eats into the timeout.
+  connections: null,
   pipelining: 1,
   // Timeouts are ours (per task); undici's defaults would cut long generations at 300 s.
   headersTimeout: 0,
