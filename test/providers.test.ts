@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AZURE_DEFAULT_API_VERSION, buildTarget, buildUpstreamBody, resolveProvider, type TargetParams } from '../src/providers/index.js';
+import { AZURE_DEFAULT_API_VERSION, buildTarget, resolveProvider, type TargetParams } from '../src/providers/index.js';
+import { spliceUpstreamBody } from '../src/providers/upstream-body.js';
 
 const resolveCases = [
   { model: 'openai/gpt-4o', family: 'openai', upstream: 'gpt-4o' },
@@ -64,11 +65,15 @@ for (const c of targetCases) {
   });
 }
 
-test('buildUpstreamBody: model rewritten, defaults fill gaps, proxy-only keys dropped', () => {
-  const out = buildUpstreamBody(
-    { model: 'group', temperature: 1, messages: [], mock_response: 'x', num_retries: 3, metadata: {} },
-    'gpt-4o',
-    { temperature: 0.1, max_tokens: 20 },
-  );
-  assert.deepEqual(out, { model: 'gpt-4o', temperature: 1, messages: [], max_tokens: 20 });
+test('spliceUpstreamBody: model rewritten, defaults fill gaps, proxy-only keys dropped, the rest byte for byte', () => {
+  const client = '{ "model" : "group", "temperature":1,"messages":[ {"role":"user","content":"a \\"quoted\\" \u00e9 ✓"} ],\n"mock_response":"x", "num_retries":3,"metadata":{"a":[1,2]} }';
+  const out = Buffer.from(spliceUpstreamBody(new TextEncoder().encode(client), null, 'gpt-4o', { temperature: 0.1, max_tokens: 20 })).toString('utf8');
+  assert.deepEqual(JSON.parse(out), { model: 'gpt-4o', temperature: 1, messages: [{ role: 'user', content: 'a "quoted" é ✓' }], max_tokens: 20 });
+  assert.ok(out.includes('"messages":[ {"role":"user","content":"a \\"quoted\\" \u00e9 ✓"} ]'), out);
+});
+
+test('spliceUpstreamBody: a body whose only member is dropped, and duplicate model keys', () => {
+  const out = (s: string): unknown => JSON.parse(Buffer.from(spliceUpstreamBody(new TextEncoder().encode(s), null, 'up', null)).toString('utf8'));
+  assert.deepEqual(out('{}'), { model: 'up' });
+  assert.deepEqual(out('{"model":"a","model":"b","fallbacks":["x"]}'), { model: 'up' });
 });

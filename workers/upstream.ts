@@ -7,9 +7,9 @@
  */
 import { BroadcastChannel, isMainThread, type MessagePort } from 'node:worker_threads';
 import { Agent, request, errors as undiciErrors } from 'undici';
-import { buildUpstreamBody } from '../src/providers/index.js';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
 import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
+import { restampReply } from '../src/upstream/restamp.js';
 import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
@@ -98,12 +98,9 @@ function toArrayBuffer(s: string): ArrayBuffer {
   return encoder.encode(s).buffer as ArrayBuffer;
 }
 
+/** The task's body as an object: only mock answers need it (a real call forwards the bytes). */
 function parseBody(task: TaskBase): Record<string, unknown> {
   return JSON.parse(decoder.decode(task.body)) as Record<string, unknown>;
-}
-
-function upstreamBody(task: TaskBase, body: Record<string, unknown>): string {
-  return JSON.stringify(buildUpstreamBody(body, task.upstreamModel, task.bodyDefaults));
 }
 
 /** `Retry-After` in seconds or as an HTTP date, in ms; null when absent or unreadable. */
@@ -144,7 +141,6 @@ export async function call(task: CallTask): Promise<CallResult> {
   const cancel = new Cancel();
   track(task.id, (reason) => cancel.cancel(reason));
   try {
-    const body = parseBody(task);
     if (task.mockTimeout) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, timerDelay(task.timeoutMs));
@@ -159,7 +155,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
       if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
-      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, body);
+      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, parseBody(task));
       const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
@@ -167,29 +163,15 @@ export async function call(task: CallTask): Promise<CallResult> {
     // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
     const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
     try {
-      const res = await rawPost(agent, task.url!, task.headers, upstreamBody(task, body), cancel);
+      const res = await rawPost(agent, task.url!, task.headers, new Uint8Array(task.body), cancel);
       if (res.status >= 400) {
         return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(res.body.toString('utf8'));
-      } catch {
+      const answer = restampReply(res.body, task.responseModel);
+      if (answer === null) {
         return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.status} with a body that is not JSON` } };
       }
-      let usage = null;
-      let finishReason: string | null = null;
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        const o = parsed as Record<string, unknown>;
-        usage = readUsage(o.usage);
-        if ('model' in o) o.model = task.responseModel;
-        const first: unknown = Array.isArray(o.choices) ? o.choices[0] : undefined;
-        if (first !== null && typeof first === 'object') {
-          const fr = (first as Record<string, unknown>).finish_reason;
-          if (typeof fr === 'string') finishReason = fr;
-        }
-      }
-      return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage, finishReason, headers: relayedHeaders(res.headers) };
+      return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: relayedHeaders(res.headers) };
     } finally {
       clearTimeout(timer);
     }
@@ -273,8 +255,6 @@ export async function stream(task: StreamTask): Promise<boolean> {
   };
   let gapTimer: NodeJS.Timeout | null = null;
   try {
-    const body = parseBody(task);
-    const includeUsage = isIncludeUsage(body);
     if (task.mockTimeout) {
       await waitOrAbort(task.streamTimeoutMs, controller.signal);
       if (!controller.signal.aborted) controller.abort(new TaskAbort('timeout', 'first-byte'));
@@ -288,7 +268,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
         return true;
       }
       post({ t: 'head' });
-      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, includeUsage)) {
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, isIncludeUsage(parseBody(task)))) {
         if (controller.signal.aborted) return false;
         await sendData(ev);
       }
@@ -306,7 +286,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     const res = await request(task.url!, {
       method: 'POST',
       headers: task.headers as string[],
-      body: upstreamBody(task, body),
+      body: new Uint8Array(task.body),
       signal: controller.signal,
       dispatcher: agent,
     });

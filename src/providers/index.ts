@@ -192,18 +192,3 @@ export const proxyOnlyBodyKeys: readonly string[] = [
   'timeout', 'request_timeout', 'stream_timeout', 'metadata', 'caching', 'cooldown_time',
   'max_fallbacks', 'api_key', 'api_base', 'api_version',
 ];
-
-/**
- * The body sent upstream: the client's body with `model` rewritten to the upstream name,
- * deployment defaults filled in where the client gave none, and proxy-only keys removed.
- */
-export function buildUpstreamBody(
-  clientBody: Record<string, unknown>,
-  upstreamModel: string,
-  defaults: Readonly<Record<string, unknown>> | null,
-): Record<string, unknown> {
-  clientBody.model = upstreamModel;
-  for (const k of proxyOnlyBodyKeys) if (k in clientBody) delete clientBody[k];
-  if (defaults) for (const k in defaults) if (!(k in clientBody)) clientBody[k] = defaults[k];
-  return clientBody;
-}

@@ -13,6 +13,7 @@ import { retryAfterHeader, type Admission, type LeaseResult } from './admission.
 import type { DeploymentView, GroupActor, Unavailable } from './group-actor.js';
 import { ModelNames, type Resolved } from '../config/model-names.js';
 import { classifyFailure } from './policy/classify.js';
+import { spliceUpstreamBody } from '../providers/upstream-body.js';
 import {
   STREAM_STARTED_BODY,
   type ApiRequest,
@@ -24,7 +25,12 @@ import {
 } from './types.js';
 
 /** The task one attempt hands the dispatcher (health probes build theirs here too). */
-export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer): TaskBase {
+/**
+ * `body`: a body that replaces the client's (a fallback entry's, a health probe's); null = the
+ * client's. Either way the task gets its own copy, with the upstream model spliced in: the
+ * copy is transferred to the worker, and a retry needs the original again.
+ */
+export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer | null): TaskBase {
   const target = d.targets?.[req.endpoint] ?? null;
   const requestMock = req.json.mock_response;
   const mock: MockResponse | null =
@@ -43,7 +49,7 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
   return {
     id,
     endpoint: req.endpoint,
-    body,
+    body: body === null ? spliceUpstreamBody(new Uint8Array(req.body), req.members ?? null, upstreamModel, d.cfg.bodyDefaults) : spliceUpstreamBody(new Uint8Array(body), null, upstreamModel, d.cfg.bodyDefaults),
     responseModel: model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.
@@ -193,8 +199,7 @@ export class Attempts {
     });
     let result: CallResult;
     try {
-      // A copy per attempt: the body is transferred to the worker, and a retry needs it again.
-      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, (bodyOverride ?? req.body).slice(0)), timeoutMs });
+      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride), timeoutMs });
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
@@ -250,7 +255,7 @@ export class Attempts {
       const settle = (o: Outcome): void => lease.done(o, this.#clock());
       return new Promise<AttemptResult>((resolve) => {
         const handle = this.#dispatcher.stream(
-          { ...taskFor(req, model, d, resolved, newTaskId(), (bodyOverride ?? req.body).slice(0)), streamTimeoutMs },
+          { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride), streamTimeoutMs },
           {
             head: (upstream) => {
               if (ctx.aborted) return;

@@ -8,6 +8,7 @@ import type { StreamHandle } from '../upstream/dispatch.js';
 import type { Usage } from '../upstream/wire.js';
 import type { ErrorClass, ErrorEnvelope } from '../errors.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
+import type { Members } from '../json/scan.js';
 
 /** A parsed, validated API request. */
 export interface ApiRequest {
@@ -17,6 +18,8 @@ export interface ApiRequest {
   /** The client's raw body, handed to the worker untouched (transferred). */
   readonly body: ArrayBuffer;
   readonly json: Readonly<Record<string, unknown>>;
+  /** The scan of `body`'s top-level members (the server makes it), so attempts can splice the upstream body without another. */
+  readonly members?: Members | null;
   readonly hints: RequestHints;
   /** The request's id (the server makes one per request): sent upstream as `x-request-id`, used in router log lines. */
   readonly requestId?: string;

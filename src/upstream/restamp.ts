@@ -1,0 +1,70 @@
+/**
+ * A non-streaming upstream answer, restamped without a parse/stringify round trip: the
+ * `model` value replaced by the name the client asked for (as LiteLLM does), `usage` and the
+ * first choice's `finish_reason` read from their own small slices. Everything else is copied
+ * byte for byte into a standalone buffer (transferable to the main thread).
+ */
+import { asBuffer, firstElement, lastMember, scanObject, type Members } from '../json/scan.js';
+import { readUsage } from './sse.js';
+import type { Usage } from './wire.js';
+
+export interface Restamped {
+  readonly body: ArrayBuffer;
+  readonly usage: Usage | null;
+  readonly finishReason: string | null;
+}
+
+function parseSlice(b: Buffer, start: number, end: number): unknown {
+  try {
+    return JSON.parse(b.toString('utf8', start, end));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first choice's `finish_reason` when it is a string. */
+function finishReasonOf(b: Buffer, m: Members): string | null {
+  const c = lastMember(m, 'choices');
+  if (c < 0) return null;
+  const first = firstElement(b, m.valueStarts[c]!);
+  if (first === null || b[first.start] !== 0x7b) return null;
+  const choice = scanObject(b, first.start, first.end, false)!;
+  const f = lastMember(choice, 'finish_reason');
+  if (f < 0) return null;
+  const v = parseSlice(b, choice.valueStarts[f]!, choice.valueEnds[f]!);
+  return typeof v === 'string' ? v : null;
+}
+
+/** Null when `raw` is not JSON. A JSON value that is not an object is copied as it is. */
+export function restampReply(raw: Uint8Array, responseModel: string): Restamped | null {
+  const b = asBuffer(raw);
+  let m: Members | null;
+  try {
+    m = scanObject(b);
+  } catch {
+    return null;
+  }
+  if (m === null) {
+    const copy = new Uint8Array(b.length);
+    copy.set(b);
+    return { body: copy.buffer, usage: null, finishReason: null };
+  }
+  const u = lastMember(m, 'usage');
+  const usage = u < 0 ? null : readUsage(parseSlice(b, m.valueStarts[u]!, m.valueEnds[u]!));
+  const finishReason = finishReasonOf(b, m);
+  const model = JSON.stringify(responseModel);
+  const modelBytes = Buffer.byteLength(model);
+  let size = b.length;
+  for (let i = 0; i < m.names.length; i++) if (m.names[i] === 'model') size += modelBytes - (m.valueEnds[i]! - m.valueStarts[i]!);
+  const out = Buffer.from(new ArrayBuffer(size));
+  let from = 0;
+  let at = 0;
+  for (let i = 0; i < m.names.length; i++) {
+    if (m.names[i] !== 'model') continue;
+    at += b.copy(out, at, from, m.valueStarts[i]!);
+    at += out.write(model, at, 'utf8');
+    from = m.valueEnds[i]!;
+  }
+  b.copy(out, at, from, b.length);
+  return { body: out.buffer as ArrayBuffer, usage, finishReason };
+}

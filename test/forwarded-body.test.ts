@@ -1,0 +1,69 @@
+/**
+ * What reaches the upstream is the client's body with only `model` (and the proxy's own keys)
+ * changed: the hot path forwards the bytes it does not read (src/providers/upstream-body.ts),
+ * and restamps the answer's `model` without re-serialising it (src/upstream/restamp.ts).
+ * Checked over HTTP with bodies on both sides of the whole-parse threshold, in both dispatch
+ * modes, and malformed large bodies are still refused by the proxy, not forwarded.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { startMockUpstream } from './support/mock-upstream.js';
+import { deployment } from './support/deployments.js';
+import { dispatchModes, post, startTestProxy } from './support/proxy.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const up = await startMockUpstream();
+cleanups.push(() => up.close());
+const yaml = `model_list:${deployment('g', up, { model: 'openai/upstream-model' })}\n`;
+
+/** A prompt of about `bytes` bytes with escapes, non-ASCII and JSON-looking text inside strings. */
+function prompt(bytes: number): string {
+  const piece = 'a "quoted" {"model":"evil"} \\ back\\slash é ✓ 😀\n\t';
+  return piece.repeat(Math.ceil(bytes / piece.length));
+}
+
+for (const mode of dispatchModes) {
+  const proxy = await startTestProxy(yaml, { workers: mode.workers });
+  cleanups.push(() => proxy.close());
+
+  for (const size of [100, 200 * 1024]) {
+    test(`${mode.label}: a ${size}-byte prompt reaches the upstream intact, model rewritten, proxy keys dropped`, async () => {
+      up.reset();
+      const messages = [{ role: 'system', content: 'be brief' }, { role: 'user', content: prompt(size) }];
+      const body = { model: 'g', messages, temperature: 0.5, num_retries: 0, metadata: { big: prompt(2000) }, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] };
+      const res = await post(`${proxy.url}/v1/chat/completions`, body);
+      assert.equal(res.status, 200, res.text);
+      assert.equal((res.json as { model: string }).model, 'g');
+      assert.equal(up.requests.length, 1);
+      assert.deepEqual(up.requests[0]!.body, { model: 'upstream-model', messages, temperature: 0.5, tools: body.tools });
+      // The client's bytes for messages are forwarded as they were written.
+      assert.ok(up.requests[0]!.rawBody.includes(`"messages":${JSON.stringify(messages)}`));
+    });
+  }
+
+  test(`${mode.label}: a large body that is malformed outside its strings is refused with 400 and never forwarded`, async () => {
+    up.reset();
+    const good = JSON.stringify({ model: 'g', messages: [{ role: 'user', content: prompt(50_000) }] });
+    for (const bad of [good.slice(0, -1), `${good.slice(0, -2)},}`, good.replace('"messages":', '"messages"'), `${good}x`]) {
+      const res = await post(`${proxy.url}/v1/chat/completions`, bad);
+      assert.equal(res.status, 400, res.text);
+      assert.match((res.json as { error: { message: string } }).error.message, /not valid JSON/);
+    }
+    const empty = await post(`${proxy.url}/v1/chat/completions`, JSON.stringify({ model: 'g', messages: [], pad: prompt(20_000) }));
+    assert.equal(empty.status, 400);
+    assert.match((empty.json as { error: { message: string } }).error.message, /messages/);
+    assert.equal(up.requests.length, 0);
+  });
+
+  test(`${mode.label}: a large body's small members are read by the proxy (mock_response answers without an upstream call)`, async () => {
+    up.reset();
+    const res = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content: prompt(50_000) }], mock_response: 'from the proxy' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal((res.json as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content, 'from the proxy');
+    assert.equal(up.requests.length, 0);
+  });
+}

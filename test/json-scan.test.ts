@@ -1,0 +1,124 @@
+/**
+ * The JSON scanner the hot path reads bodies with (src/json/scan.ts): it must accept exactly
+ * what JSON.parse accepts outside string contents, and its member spans must parse back to
+ * the values JSON.parse builds. Checked on seeded random documents, their truncations and
+ * hand-picked malformed ones; then the reply restamp built on it.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { asBuffer, JsonScanError, MAX_JSON_DEPTH, scanObject } from '../src/json/scan.js';
+import { restampReply } from '../src/upstream/restamp.js';
+import { seeded } from './support/random.js';
+
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+function randomValue(r: () => number, depth: number): unknown {
+  const k = Math.floor(r() * (depth > 4 ? 5 : 7));
+  switch (k) {
+    case 0: return null;
+    case 1: return r() < 0.5;
+    case 2: return [0, -1, 1.5, -0.25e-7, 12345678901234, 3e21][Math.floor(r() * 6)];
+    case 3: case 4: {
+      const parts = ['a', 'é', '✓', '"', '\\', '\n', '\u0001', '😀', ' ', '\\"', '}', ']', ',', ':'];
+      let s = '';
+      const n = Math.floor(r() * 12);
+      for (let i = 0; i < n; i++) s += parts[Math.floor(r() * parts.length)];
+      return s;
+    }
+    case 5: return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
+    default: {
+      const o: Record<string, unknown> = {};
+      const n = Math.floor(r() * 4);
+      for (let i = 0; i < n; i++) o[`k${Math.floor(r() * 6)}${r() < 0.2 ? '"\\' : ''}`] = randomValue(r, depth + 1);
+      return o;
+    }
+  }
+}
+
+/** JSON text with random whitespace between tokens (outside strings). */
+function spaced(v: unknown, r: () => number): string {
+  const ws = (): string => [' ', '', '\n', '\t ', '\r\n', ''][Math.floor(r() * 6)]!;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${ws()}${v.map((x) => spaced(x, r)).join(`${ws()},${ws()}`)}${ws()}]`;
+  return `{${ws()}${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}${ws()}:${ws()}${spaced(x, r)}`).join(`${ws()},${ws()}`)}${ws()}}`;
+}
+
+test('scanObject: random documents scan, and every member span parses to its value', () => {
+  const r = seeded(11);
+  for (let n = 0; n < 400; n++) {
+    const doc: Record<string, unknown> = {};
+    const members = 1 + Math.floor(r() * 6);
+    for (let i = 0; i < members; i++) doc[`m${i}`] = randomValue(r, 1);
+    const text = `${r() < 0.5 ? ' \n' : ''}${spaced(doc, r)}${r() < 0.5 ? '\n ' : ''}`;
+    const b = enc(text);
+    const m = scanObject(b)!;
+    assert.deepEqual(m.names, Object.keys(doc));
+    m.names.forEach((name, i) => {
+      assert.deepEqual(JSON.parse(b.toString('utf8', m.valueStarts[i], m.valueEnds[i])), doc[name]);
+      assert.deepEqual(JSON.parse(b.toString('utf8', m.keyStarts[i], m.keyStarts[i]! + JSON.stringify(name).length)), name);
+    });
+  }
+});
+
+test('scanObject: every truncation of an object is refused', () => {
+  const r = seeded(5);
+  for (let n = 0; n < 40; n++) {
+    const text = spaced({ a: randomValue(r, 1), b: [1, { c: 'x"}' }], d: -2.5e3 }, r);
+    for (let cut = 0; cut < text.length; cut++) {
+      const prefix = text.slice(0, cut);
+      if (prefix.trim() === '' ) continue;
+      assert.throws(() => scanObject(enc(prefix)), JsonScanError, JSON.stringify(prefix));
+    }
+  }
+});
+
+test('scanObject agrees with JSON.parse on malformed text outside strings', () => {
+  const bad = [
+    '{"a":1,}', '{"a":1 "b":2}', '{"a" 1}', '{a:1}', '{"a":01}', '{"a":1.}', '{"a":.5}', '{"a":-}', '{"a":1e}',
+    '{"a":+1}', '{"a":tru}', '{"a":nul}', '{"a":[1,]}', '{"a":[,1]}', '{"a":[1 2]}', '{"a":1}}', '{"a":1} x',
+    '{"a":1}{}', '{"a":"x}', "{'a':1}", '{"a":NaN}', '{"a":undefined}', '{"a":[}', '{"a":{]}', '',
+  ];
+  for (const s of bad) {
+    assert.throws(() => JSON.parse(s), SyntaxError, `JSON.parse accepted ${s}`);
+    assert.throws(() => scanObject(enc(s)), JsonScanError, `scanner accepted ${s}`);
+  }
+  const good = ['{}', ' { } ', '{"a":-0.0e+5}', '{"a":[[],{}]}', '{"a":"\\\\"}', '{"\\u0041":1}', '{"a":1E-2}'];
+  for (const s of good) {
+    JSON.parse(s);
+    assert.ok(scanObject(enc(s)), s);
+  }
+  assert.deepEqual(scanObject(enc('{"\\u0041":1}'))!.names, ['A']);
+  assert.equal(scanObject(enc('[1,2]')), null);
+  assert.equal(scanObject(enc(' "s" ')), null);
+});
+
+test('scanObject: nesting up to MAX_JSON_DEPTH is accepted, one more is a depth error', () => {
+  const nest = (n: number): string => `${'['.repeat(n - 1)}${']'.repeat(n - 1)}`;
+  assert.ok(scanObject(enc(`{"a":${nest(MAX_JSON_DEPTH)}}`)));
+  assert.throws(() => scanObject(enc(`{"a":${nest(MAX_JSON_DEPTH + 1)}}`)), (e: unknown) => e instanceof JsonScanError && e.kind === 'depth');
+});
+
+test('scanObject reads a Uint8Array view at an offset', () => {
+  const whole = enc('xx{"model":"m"}');
+  const view = new Uint8Array(whole.buffer, whole.byteOffset + 2, whole.length - 2);
+  assert.deepEqual(scanObject(asBuffer(view))!.names, ['model']);
+});
+
+test('restampReply: model replaced, usage and finish_reason read, the rest unchanged', () => {
+  const raw = '{"id":"x","model":"upstream-name","choices":[ {"index":0,"message":{"content":"\\"model\\":\\"no\\""},"finish_reason":"content_filter"} ],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}';
+  const out = restampReply(enc(raw), 'group-é')!;
+  const text = Buffer.from(out.body).toString('utf8');
+  assert.equal(text, raw.replace('"upstream-name"', '"group-é"'));
+  assert.deepEqual(out.usage, { promptTokens: 3, completionTokens: 4, totalTokens: 7 });
+  assert.equal(out.finishReason, 'content_filter');
+});
+
+test('restampReply: no model key stays without one; non-objects pass; non-JSON is null', () => {
+  const a = restampReply(enc('{"object":"list","data":[]}'), 'g')!;
+  assert.equal(Buffer.from(a.body).toString(), '{"object":"list","data":[]}');
+  assert.equal(a.usage, null);
+  assert.equal(a.finishReason, null);
+  assert.equal(Buffer.from(restampReply(enc('[1]'), 'g')!.body).toString(), '[1]');
+  assert.equal(restampReply(enc('<html>oops</html>'), 'g'), null);
+  assert.equal(restampReply(enc('{"model":"a"'), 'g'), null);
+});
