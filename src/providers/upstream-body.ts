@@ -36,7 +36,8 @@ export function spliceUpstreamBody(
     keep.push(i);
     size += 1 + m.valueEnds[i]! - m.keyStarts[i]!;
   }
-  const out = Buffer.from(new ArrayBuffer(size));
+  // Its own memory (never Node's pooled slab: it is transferred), not zeroed: every byte is written below.
+  const out = Buffer.allocUnsafeSlow(size);
   let at = out.write(head, 0, 'utf8');
   for (const i of keep) {
     out[at++] = 0x2c;

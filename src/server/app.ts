@@ -47,6 +47,14 @@ const ALIVE = JSON.stringify("I'm alive!");
 /** Body bytes reserved up front for a declared Content-Length; larger bodies grow as they arrive. */
 const INITIAL_BODY_BYTES = 1 << 20;
 
+/**
+ * A standalone buffer that is not zeroed first (a body is written over it as it arrives; only
+ * the bytes received are ever read: a short body is copied out with Uint8Array's `slice`).
+ */
+function uninitialized(n: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+}
+
 export class ProxyServer {
   readonly #opts: ServerOptions;
   readonly #auth: MasterKeyAuth | null;
@@ -347,7 +355,7 @@ export class ProxyServer {
     // to the declared length up to 1 MiB; beyond that it grows as bytes actually arrive, so
     // connections that declare a large body and send nothing cannot reserve memory.
     const cap = declared >= 0 ? declared : limit;
-    let buf = new Uint8Array(declared >= 0 ? Math.min(declared, INITIAL_BODY_BYTES) : 16 * 1024);
+    let buf = uninitialized(declared >= 0 ? Math.min(declared, INITIAL_BODY_BYTES) : 16 * 1024);
     let len = 0;
     let refused = false;
     res.onData((chunk, isLast) => {
@@ -362,7 +370,7 @@ export class ProxyServer {
           return;
         }
         if (len + part.length > buf.length) {
-          const grown = new Uint8Array(Math.max(len + part.length, Math.min(cap, buf.length * 2)));
+          const grown = uninitialized(Math.max(len + part.length, Math.min(cap, buf.length * 2)));
           grown.set(buf.subarray(0, len));
           buf = grown;
         }
