@@ -143,7 +143,7 @@ export class Router {
     const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
     const reply = await (this.#metrics === null ? run : this.#timed(req, run));
     if (reply === null || ctx.aborted) return;
-    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
+    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers, reply.upstreamMs);
     else consumer.reply(reply);
   }
 
