@@ -29,5 +29,7 @@ export function attemptLogger(log: Logger): AttemptListener | null {
 
 function attemptMessage(t: AttemptTrace): string {
   const next = t.decision === 'fallback' ? `fallback to ${t.fallbackTo ?? '?'}` : t.decision;
-  return `attempt ${t.attempt} on ${t.group}${t.deploymentId === null ? '' : `/${t.deploymentId}`}: ${t.outcome} ${t.status} -> ${next}`;
+  // Long ids (LiteLLM's hashes) shortened as in the other log lines' labels; deployment_id has it whole.
+  const id = t.deploymentId === null ? '' : `/${t.deploymentId.length > 16 ? t.deploymentId.slice(0, 12) : t.deploymentId}`;
+  return `attempt ${t.attempt} on ${t.group}${id}: ${t.outcome} ${t.status} -> ${next}`;
 }
