@@ -234,6 +234,25 @@ describe('CORS', () => {
     }
   });
 
+  test('a browser may read every header the proxy sets or relays: each is named in Access-Control-Expose-Headers', async () => {
+    const upstream = await startMockUpstream();
+    const s = await start(`model_list:${deployment('g', upstream, { params: { rpm: 100 } })}\n`);
+    try {
+      upstream.setBehavior({ kind: 'ok', headers: { 'x-request-id': 'up-req-1', 'openai-processing-ms': '12', 'x-ratelimit-remaining-tokens': '999' } });
+      const r = await post(`${s.proxy.url}/v1/chat/completions`, chat('g'), { origin: 'https://app.example.com' });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('llm_provider-x-request-id'), 'up-req-1', 'the upstream headers were relayed');
+      assert.ok(r.headers.get('x-litellm-overhead-duration-ms') !== null);
+      const exposed = new Set(r.headers.get('access-control-expose-headers')!.split(',').map((x) => x.trim()));
+      const ours = [...r.headers.keys()].filter((k) => /^(x-litellm-|llm_provider-|x-ratelimit-|x-request-id$|x-should-retry$)/.test(k));
+      assert.ok(ours.length >= 12, `headers seen: ${ours.join(', ')}`);
+      for (const k of ours) assert.ok(exposed.has(k), `${k} is exposed`);
+    } finally {
+      await s.proxy.close();
+      await upstream.close();
+    }
+  });
+
   test('general_settings.allowed_origins: a listed origin is echoed with Vary: Origin, another gets no allow header', async () => {
     const s = await start(`model_list:\n  - model_name: m\n    litellm_params: { model: openai/x, mock_response: "ok" }\ngeneral_settings:\n  allowed_origins: ["https://app.example.com"]\n`);
     try {
