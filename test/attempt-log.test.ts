@@ -4,13 +4,16 @@
  * the router is given no listener at all.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfigText } from '../src/config/load.js';
+import { loadConfigFile, loadConfigText } from '../src/config/load.js';
 import { startProxy, type RunningProxy } from '../src/index.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
 import { startMockUpstreams, type MockUpstream } from './support/mock-upstream.js';
-import { eventually, post } from './support/proxy.js';
+import { eventually, http, post } from './support/proxy.js';
 
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 
@@ -138,4 +141,25 @@ describe('per-attempt lines at info', () => {
       for (const c of cleanups) await c();
     }
   });
+});
+
+test('after a live reload the new router writes attempt lines too', async (t) => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  t.after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  const [up] = await startMockUpstreams(1, cleanups);
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-attempts-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'config.yaml');
+  writeFileSync(path, `model_list:${deployment('old', up!, { info: { id: 'dep-old' } })}\n`);
+  const loaded = loadConfigFile(path, {});
+  assert.ok(loaded.ok);
+  const lines: string[] = [];
+  const proxy = await startProxy({ config: loaded.config, configPath: path, env: {}, port: 0, workers: 0, log: createLogger({ level: 'debug', json: true, write: (l) => lines.push(l) }) });
+  cleanups.push(() => proxy.close());
+  writeFileSync(path, `model_list:${deployment('new', up!, { info: { id: 'dep-new' } })}\n`);
+  assert.equal((await http(`${proxy.url}/config/reload`, { method: 'POST' })).status, 200);
+  assert.equal((await post(`${proxy.url}/v1/chat/completions`, chat('new'), { 'x-request-id': 'after-reload' })).status, 200);
+  await eventually(() => lines.some((l) => l.includes('"after-reload"') && l.includes('"decision":"done"') && l.includes('"dep-new"')), 2000, 'the attempt line from the new router');
 });
