@@ -104,6 +104,18 @@ describe('per-attempt lines at debug', () => {
     assert.equal(last.reason, 'not retryable');
   });
 
+  test('a fallback ruled out by max_fallbacks: the last attempt says fail, and why', async () => {
+    failing(ups);
+    const res = await post(`${proxy.url}/v1/chat/completions`, chat('a', { max_fallbacks: 0 }), { 'x-request-id': 'trace-4' });
+    assert.ok(res.status >= 500);
+    await eventually(() => attempts('trace-4').length === 2, 2000, 'two attempt lines');
+    const last = attempts('trace-4')[1]!;
+    assert.equal(last.model_group, 'a');
+    assert.equal(last.decision, 'fail');
+    assert.equal(last.reason, 'retries spent; max_fallbacks reached');
+    assert.equal(ups[2]!.requests.filter((r) => (r.headers['x-request-id'] as string) === 'trace-4').length, 0, 'b was never called');
+  });
+
   test('a stream that succeeds first time: one line, done, timed to the upstream head', async () => {
     ups[0]!.setBehavior({ kind: 'stream', chunks: 2, firstByteDelayMs: 0 });
     ups[1]!.setBehavior({ kind: 'stream', chunks: 2, firstByteDelayMs: 0 });

@@ -162,7 +162,13 @@ export class RequestPlan {
     const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
     for (const target of fallbackTargets(kind, group, this.#maps)) {
       if (this.#ctx.aborted) return null;
-      if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) return null;
+      if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) {
+        if (this.#held !== null) {
+          const why = this.#fallbackDepth >= this.#maxFallbacks ? 'max_fallbacks reached' : 'num_retries_per_request spent';
+          this.#held = { ...this.#held, reason: this.#held.reason === null ? why : `${this.#held.reason}; ${why}` };
+        }
+        return null;
+      }
       // A group already run is not run again (cycles end), unless the entry changes the request
       // (its own messages or params); max_fallbacks still bounds those.
       const rewrites = target.messages !== undefined || target.params !== undefined;
