@@ -12,6 +12,7 @@ import { ProxyMetrics } from './metrics/prometheus.js';
 import { LiveConfig } from './live-config.js';
 import type { ReloadOutcome } from './server/config-reload.js';
 import { createDispatcher, type Dispatcher } from './upstream/dispatch.js';
+import { attemptLogger } from './attempt-log.js';
 
 export { loadConfigFile, loadConfigText, formatProblems } from './config/load.js';
 export type { ProxyConfig } from './config/types.js';
@@ -65,12 +66,15 @@ export async function startProxy(opts: StartOptions): Promise<RunningProxy> {
   const metrics = new ProxyMetrics();
   const clock = opts.router?.now ?? Date.now;
   let sync: RedisSync | null = null;
+  // Decided once: at info level the router gets no listener and builds no per-attempt record.
+  const onAttempt = attemptLogger(log);
   const wire = (router: Router): void => {
     if (sync !== null) router.attachSync(sync);
     router.onCooldown((d, ms, why) => {
       log.warn(`deployment ${d.label} cooling down for ${Math.round(ms / 100) / 10} s: ${why}`);
       sync?.publishCooldown(d.id, d.cooldownUntil);
     });
+    router.onAttempt(onAttempt);
     router.onAttemptFailure((label, status, message, requestId) => log.warn(`upstream ${label} failed (${status})${requestId !== null ? ` [request ${requestId}]` : ''}: ${message}`));
   };
   const live = new LiveConfig(opts.config, {

@@ -19,6 +19,11 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   debug(msg: string, fields?: LogFields): void;
+  /**
+   * Whether lines of `level` are written. Callers with costly detail (per-attempt lines) ask
+   * once, when they are wired, instead of building fields that would be dropped.
+   */
+  enabled(level: Level): boolean;
   /** Adds secrets to redact (config load happens before the logger knows them). */
   addSecrets(secrets: readonly string[]): void;
 }
@@ -75,13 +80,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields === undefined) p[l](msg);
       else p[l](fields, msg);
     };
-    return facade(emit, addSecrets);
+    return facade(emit, addSecrets, min);
   }
   const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
     if (order[l] < min) return;
     out(secrets.redact(`${new Date().toISOString()} ${l.padEnd(5)} ${msg}${fields === undefined ? '' : humanFields(fields)}`));
   };
-  return facade(emit, addSecrets);
+  return facade(emit, addSecrets, min);
 }
 
 /**
@@ -117,8 +122,9 @@ function humanFields(fields: LogFields): string {
 }
 
 /** The Logger over one `emit`, whichever format it writes. */
-function facade(emit: (l: Level, msg: string, fields: LogFields | undefined) => void, addSecrets: (s: readonly string[]) => void): Logger {
+function facade(emit: (l: Level, msg: string, fields: LogFields | undefined) => void, addSecrets: (s: readonly string[]) => void, min: number): Logger {
   return {
+    enabled: (l) => order[l] >= min,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),

@@ -243,6 +243,10 @@ test('--json-logs --detailed_debug --num_workers: every stderr line is JSON, deb
   const access = lines.find((l) => l.request_id === 'cli-json-1')!;
   assert.equal(access.status, 200);
   assert.equal(access.model_group, 'm');
+  const attempt = lines.find((l) => l.request_id === 'cli-json-1' && l.level === 'debug');
+  assert.ok(attempt, 'a per-attempt line for the request');
+  assert.equal(attempt.decision, 'done');
+  assert.equal(attempt.attempt, 1);
   assert.doesNotMatch(p.err(), /sk-cli-json-secret/);
 });
 
@@ -254,6 +258,16 @@ test('litellm_settings.json_logs: true and LiteLLM\'s LITELLM_LOG=DEBUG switch J
   await until(() => p.err().includes('cli-json-2'), 'the access line');
   const lines = jsonLines(p.err());
   assert.ok(lines.some((l) => l.level === 'debug'));
+  assert.ok(lines.some((l) => l.level === 'debug' && l.request_id === 'cli-json-2' && l.decision === 'done'), 'the per-attempt line');
+});
+
+test('SWITCHYARD_LOG_LEVEL=debug: per-attempt lines in the human format', async (t) => {
+  const p = run(['--config', writeConfig(mocked), '--port', '0', '--workers', '0'], { SWITCHYARD_LOG_LEVEL: 'debug' });
+  t.after(() => p.child.kill('SIGKILL'));
+  const url = await listening(p);
+  await chatOnce(url, 'cli-human-debug');
+  await until(() => /info  POST \/v1\/chat\/completions 200 request_id=cli-human-debug/.test(p.err()), 'the access line');
+  assert.match(p.err(), /^\S+Z debug attempt 1 on m\/\S+: ok 200 -> done request_id=cli-human-debug model_group=m deployment_id=\S+ attempt=1 group_attempt=1 outcome=ok status=200 duration_ms=[\d.]+ decision=done$/m);
 });
 
 test('JSON_LOGS=true switches JSON lines on; without a switch lines are human', async (t) => {

@@ -139,6 +139,12 @@ router_settings:
       ['readiness', http(`${u}/health/readiness`), 200],
       ['models', http(`${u}/v1/models`, { headers: auth }), 200],
       ['upstream 500', post(`${u}/v1/chat/completions`, chat('g'), auth), 500],
+      ['stream refused before its first byte', post(`${u}/v1/chat/completions`, chat('g', { stream: true }), auth), 500],
+      ['metrics', http(`${u}/metrics`), 200],
+      ['routes', http(`${u}/routes`), 200],
+      ['health', http(`${u}/health`, { headers: auth }), 200],
+      ['config reload refused', http(`${u}/config/reload`, { method: 'POST', headers: auth }), 400],
+      ['preflight', http(`${u}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } }), 204],
     ];
     const ids = new Set<string>();
     for (const [what, p, status] of cases) {
@@ -149,6 +155,10 @@ router_settings:
       ids.add(id);
     }
     assert.equal(ids.size, cases.length, 'fresh ids are unique');
+    await eventually(() => s.access().some((l) => l.route === '/metrics'), 2000, 'the access line of /metrics');
+    const metricsLine = s.access().find((l) => l.route === '/metrics')!;
+    assert.equal(metricsLine.status, 200);
+    assert.ok(ids.has(metricsLine.request_id as string), 'the /metrics line names the id it answered with');
   });
 
   test('a client id that is too long, has a space or a control character is replaced', async () => {
@@ -221,6 +231,25 @@ describe('CORS', () => {
       assert.match(r.headers.get('access-control-expose-headers')!, /x-request-id/);
     } finally {
       await s.proxy.close();
+    }
+  });
+
+  test('a browser may read every header the proxy sets or relays: each is named in Access-Control-Expose-Headers', async () => {
+    const upstream = await startMockUpstream();
+    const s = await start(`model_list:${deployment('g', upstream, { params: { rpm: 100 } })}\n`);
+    try {
+      upstream.setBehavior({ kind: 'ok', headers: { 'x-request-id': 'up-req-1', 'openai-processing-ms': '12', 'x-ratelimit-remaining-tokens': '999' } });
+      const r = await post(`${s.proxy.url}/v1/chat/completions`, chat('g'), { origin: 'https://app.example.com' });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('llm_provider-x-request-id'), 'up-req-1', 'the upstream headers were relayed');
+      assert.ok(r.headers.get('x-litellm-overhead-duration-ms') !== null);
+      const exposed = new Set(r.headers.get('access-control-expose-headers')!.split(',').map((x) => x.trim()));
+      const ours = [...r.headers.keys()].filter((k) => /^(x-litellm-|llm_provider-|x-ratelimit-|x-request-id$|x-should-retry$)/.test(k));
+      assert.ok(ours.length >= 12, `headers seen: ${ours.join(', ')}`);
+      for (const k of ours) assert.ok(exposed.has(k), `${k} is exposed`);
+    } finally {
+      await s.proxy.close();
+      await upstream.close();
     }
   });
 

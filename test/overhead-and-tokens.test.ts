@@ -33,3 +33,55 @@ test('x-litellm-overhead-duration-ms excludes the upstream time; the access line
   assert.equal(access.prompt_tokens, 11);
   assert.equal(access.completion_tokens, 7);
 });
+
+test('a stream: the overhead header leaves out the upstream time to headers; the access line carries its end frame tokens and ttfb', async (t) => {
+  const up = await startMockUpstream();
+  t.after(() => up.close());
+  const loaded = loadConfigText(`model_list:${deployment('g', up)}\n`, 'test.yaml', {});
+  assert.ok(loaded.ok);
+  const lines: string[] = [];
+  const proxy = await startProxy({ config: loaded.config, port: 0, workers: 0, log: createLogger({ level: 'info', json: true, write: (l) => lines.push(l) }) });
+  t.after(() => proxy.close());
+  up.setBehavior({ kind: 'stream', chunks: 4, firstByteDelayMs: 150, usage: true });
+  const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'stream-tokens-1' },
+    body: JSON.stringify({ model: 'g', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200);
+  const total = Number(res.headers.get('x-litellm-response-duration-ms'));
+  const overhead = Number(res.headers.get('x-litellm-overhead-duration-ms'));
+  assert.ok(total >= 150, `response duration ${total} ms (to the committed headers) includes the upstream's 150 ms to its head`);
+  assert.ok(res.headers.get('x-litellm-overhead-duration-ms') !== null, 'a stream carries the overhead header');
+  assert.ok(overhead >= 0 && overhead < total - 100, `overhead ${overhead} ms leaves the upstream's time to headers out of ${total} ms`);
+  assert.match(await res.text(), /\[DONE\]/);
+  await new Promise((r) => setTimeout(r, 50));
+  const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.request_id === 'stream-tokens-1');
+  assert.ok(access, lines.join('\n'));
+  assert.equal(access.prompt_tokens, 7, 'prompt tokens from the usage frame');
+  assert.equal(access.completion_tokens, 4, 'completion tokens from the usage frame');
+  assert.equal(typeof access.ttfb_ms, 'number');
+  assert.ok((access.ttfb_ms as number) >= 150, `time to first token ${String(access.ttfb_ms)} ms`);
+});
+
+test('a stream answered on a retry: the failed attempt counts as overhead', async (t) => {
+  const failing = await startMockUpstream();
+  const streaming = await startMockUpstream();
+  t.after(() => failing.close());
+  t.after(() => streaming.close());
+  // order: the failing deployment is tried first; it fails after 120 ms, the retry streams at once.
+  const loaded = loadConfigText(`model_list:${deployment('g', failing, { params: { order: 1 } })}${deployment('g', streaming, { params: { order: 2 } })}\nrouter_settings:\n  num_retries: 1\n`, 'test.yaml', {});
+  assert.ok(loaded.ok);
+  const proxy = await startProxy({ config: loaded.config, port: 0, workers: 0, log: createLogger({ level: 'error', write: () => {} }) });
+  t.after(() => proxy.close());
+  failing.setBehavior({ kind: 'status', status: 500, delayMs: 120 });
+  streaming.setBehavior({ kind: 'stream', chunks: 2 });
+  const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'g', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-litellm-attempted-retries'), '1');
+  const overhead = Number(res.headers.get('x-litellm-overhead-duration-ms'));
+  assert.ok(overhead >= 120, `overhead ${overhead} ms includes the failed attempt's 120 ms`);
+  await res.text();
+});

@@ -254,6 +254,8 @@ export class Attempts {
       let ttftMs: number | undefined;
       const settle = (o: Outcome): void => lease.done(o, this.#clock());
       return new Promise<AttemptResult>((resolve) => {
+        // The upstream's time to headers, for the overhead header (performance clock: exact, never injected).
+        const sentAt = performance.now();
         const handle = this.#dispatcher.stream(
           { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride), streamTimeoutMs },
           {
@@ -261,7 +263,7 @@ export class Attempts {
               if (ctx.aborted) return;
               started = true;
               // The plan adds its retry/fallback headers to this reply; the consumer commits them now.
-              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved, null, upstream) } });
+              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved, null, upstream), upstreamMs: performance.now() - sentAt } });
             },
             data: (buf) => {
               ttftMs ??= this.#clock() - lease.startedAt;
@@ -270,7 +272,7 @@ export class Attempts {
             end: (usage) => {
               ctx.setAbort(null);
               settle({ kind: 'ok', latencyMs: this.#clock() - lease.startedAt, usage, ttftMs });
-              if (!ctx.aborted) consumer.end();
+              if (!ctx.aborted) consumer.end(usage);
             },
             fail: (status, body, retryAfterMs, upstream) => {
               ctx.setAbort(null);

@@ -17,6 +17,7 @@ import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, 
 import { backoffMs, effectiveRetries, resolveNumRetries, retriesFromPolicy, shouldRetry } from './policy/retries.js';
 import { readRequestLimits, type RequestLimits } from './request-limits.js';
 import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext } from './types.js';
+import { answered, failed, type AttemptListener, type AttemptTrace } from './attempt-trace.js';
 
 /** What a plan may read: settings and counts, never the router itself (that import made a circle). */
 export interface PlanEnv {
@@ -28,6 +29,8 @@ export interface PlanEnv {
   /** Told of each retry within a group, and of each fallback's end (metrics); rare paths only. */
   readonly onRetry?: (model: string) => void;
   readonly onFallback?: (primary: string, fallback: string, ok: boolean) => void;
+  /** Told of every attempt with the decision after it (debug log); null or absent = no record is built. */
+  readonly onAttempt?: AttemptListener | null;
 }
 
 /** What one group's run ended with. */
@@ -80,12 +83,18 @@ export class RequestPlan {
   readonly #visited = new Set<string>();
   /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
   readonly #bodyProblems: readonly string[];
+  /** The per-attempt listener, read once; null (the usual case) skips every trace step. */
+  readonly #trace: AttemptListener | null;
+  /** Attempts traced so far, and the group's last failed one, held until the plan knows what follows it. */
+  #traced = 0;
+  #held: AttemptTrace | null = null;
 
   constructor(env: PlanEnv, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
     this.#env = env;
     this.#req = req;
     this.#ctx = ctx;
     this.#attempt = attempt;
+    this.#trace = env.onAttempt ?? null;
     this.#switches = readSwitches(req.json);
     const r = env.reliability;
     // A request's own fallbacks replace the router's for this call (LiteLLM).
@@ -122,12 +131,26 @@ export class RequestPlan {
     const group = this.#req.model;
     this.#visited.add(group);
     const first = await this.#runGroup(group, null, this.#switches);
-    if (this.#ctx.aborted) return null;
+    if (this.#ctx.aborted) return this.#release(null);
     if (first.ok) return this.#success(first, 0);
     const rescued = await this.#fallBack(group, first.failures[0]!, first.failures);
-    if (this.#ctx.aborted) return null;
+    if (this.#ctx.aborted) return this.#release(null);
     if (rescued) return rescued;
-    return this.#finalError(first.failures);
+    return this.#release(this.#finalError(first.failures));
+  }
+
+  /** Writes the held trace of a group's last attempt as what it turned out to be (a fallback, or the end). */
+  #flushHeld(fallbackTo: string | null): void {
+    const t = this.#held;
+    if (t === null) return;
+    this.#held = null;
+    this.#trace?.(fallbackTo === null ? t : { ...t, decision: 'fallback', fallbackTo });
+  }
+
+  /** The plan's end: a held trace is the last attempt and says `fail`. */
+  #release<T>(v: T): T {
+    if (this.#held !== null) this.#flushHeld(null);
+    return v;
   }
 
   #hasFallbacksFor(group: string, kind: 'general' | 'context-window' | 'content-policy'): boolean {
@@ -139,12 +162,19 @@ export class RequestPlan {
     const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
     for (const target of fallbackTargets(kind, group, this.#maps)) {
       if (this.#ctx.aborted) return null;
-      if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) return null;
+      if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) {
+        if (this.#held !== null) {
+          const why = this.#fallbackDepth >= this.#maxFallbacks ? 'max_fallbacks reached' : 'num_retries_per_request spent';
+          this.#held = { ...this.#held, reason: this.#held.reason === null ? why : `${this.#held.reason}; ${why}` };
+        }
+        return null;
+      }
       // A group already run is not run again (cycles end), unless the entry changes the request
       // (its own messages or params); max_fallbacks still bounds those.
       const rewrites = target.messages !== undefined || target.params !== undefined;
       if (!rewrites && this.#visited.has(target.model)) continue;
       this.#visited.add(target.model);
+      if (this.#held !== null) this.#flushHeld(target.model);
       this.#fallbackDepth++;
       const depth = this.#fallbackDepth;
       const r = await this.#runGroup(target.model, target, noSwitches);
@@ -217,6 +247,7 @@ export class RequestPlan {
     for (let attempt = 0; ; attempt++) {
       let failure: AttemptFailure;
       let roundDone = false;
+      const t0 = this.#trace === null ? 0 : performance.now();
       if (attempt === 0 && switches.rateLimitError) {
         failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#env.groupHealth(model));
       } else {
@@ -224,8 +255,14 @@ export class RequestPlan {
         this.#attempts++;
         if (attempt > 0) this.#env.onRetry?.(model);
         const result = await this.#attempt(model, tried, opts);
-        if (result === null) return { ok: false, failures };
-        if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
+        if (result === null) {
+          if (this.#trace !== null) this.#hold(failed(req.requestId ?? null, model, ++this.#traced, attempt + 1, performance.now() - t0, null));
+          return { ok: false, failures };
+        }
+        if (result.ok) {
+          this.#trace?.(answered(req.requestId ?? null, model, ++this.#traced, attempt + 1, performance.now() - t0, result.reply));
+          return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
+        }
         failure = result.failure;
         if (result.deploymentNumRetries !== null) allowed = effectiveRetries(base, result.deploymentNumRetries, null);
         // Every deployment has been tried, or this attempt went back to one already tried
@@ -233,7 +270,12 @@ export class RequestPlan {
         roundDone = tried.size >= failure.groupSize || tried.size === before;
       }
       failures.push(failure);
-      if (this.#ctx.aborted) return { ok: false, failures };
+      const trace = this.#trace === null ? null : failed(req.requestId ?? null, model, ++this.#traced, attempt + 1, performance.now() - t0, failure);
+      const stop = (reason: string): GroupResult => {
+        if (trace !== null) this.#hold({ ...trace, reason });
+        return { ok: false, failures };
+      };
+      if (this.#ctx.aborted) return stop('client gone');
       const policyRetries = retriesFromPolicy(failure.cls, policy);
       if (policyRetries !== null) allowed = policyRetries;
       // LiteLLM judges only the first failure; later ones just use up the retries.
@@ -247,17 +289,19 @@ export class RequestPlan {
           hasContentPolicyFallbacks: this.#maps.contentPolicy !== null && this.#hasFallbacksFor(model, 'content-policy'),
           policyRetries,
         });
-        if (!retry) return { ok: false, failures };
+        if (!retry) return stop('not retryable');
       }
       // Every deployment is cooling: retrying would only wait out cooldowns. Fallbacks, or the
       // error with its Retry-After, serve the client better (LiteLLM keeps sleeping here).
-      if (failure.healthy === 0 && failure.groupSize > 0) return { ok: false, failures };
-      if (failure.cls === 'no-deployments') return { ok: false, failures };
-      if (attempt >= allowed || this.#budgetSpent()) return { ok: false, failures };
+      if (failure.healthy === 0 && failure.groupSize > 0) return stop('every deployment cooling');
+      if (failure.cls === 'no-deployments') return stop('no deployment available');
+      if (attempt >= allowed) return stop('retries spent');
+      if (this.#budgetSpent()) return stop('num_retries_per_request spent');
       const wait = backoffMs({
         groupSize: failure.groupSize, healthy: failure.healthy, retryAfterMs: failure.retryAfterMs,
         attempt: roundDone ? rounds : attempt, random: this.#env.random, minMs: r.retryAfterMs, roundDone,
       });
+      if (trace !== null) this.#trace!({ ...trace, decision: 'retry', retryInMs: wait });
       if (roundDone) {
         // A new round: each deployment gets one more try before the next, longer, wait.
         rounds++;
@@ -265,6 +309,12 @@ export class RequestPlan {
       }
       if (wait > 0 && !(await this.#sleep(wait))) return { ok: false, failures };
     }
+  }
+
+  /** Holds a group's last failed attempt until the plan knows whether a fallback follows it. */
+  #hold(t: AttemptTrace): void {
+    if (this.#held !== null) this.#flushHeld(null);
+    this.#held = t;
   }
 
   /** Waits `ms`, or less if the client leaves; resolves false when it left. */

@@ -13,6 +13,7 @@ import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } 
 import { HealthChecks, type HealthReport } from './health.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
+import type { AttemptListener } from './attempt-trace.js';
 import { createPicker } from './strategies/index.js';
 import { Secrets } from '../secrets.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
@@ -49,7 +50,8 @@ export class Router {
   readonly #admission: Admission;
   readonly #attempts: Attempts;
   readonly #health: HealthChecks;
-  readonly #planEnv: PlanEnv;
+  /** Mutable only in `onAttempt`, set when the router is wired (before it serves). */
+  readonly #planEnv: { -readonly [K in keyof PlanEnv]: PlanEnv[K] };
   #onCooldown: ((d: DeploymentView, ms: number, why: string) => void) | null = null;
   readonly #metrics: ProxyMetrics | null;
   /** Deployments that took over the previous router's state (a reload); 0 otherwise. */
@@ -141,7 +143,7 @@ export class Router {
     const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
     const reply = await (this.#metrics === null ? run : this.#timed(req, run));
     if (reply === null || ctx.aborted) return;
-    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
+    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers, reply.upstreamMs);
     else consumer.reply(reply);
   }
 
@@ -185,6 +187,15 @@ export class Router {
   /** Registers who hears about each failed attempt on a deployment (the log), with its redacted message and the request's id. */
   onAttemptFailure(fn: (label: string, status: number, message: string, requestId: string | null) => void): void {
     this.#attempts.onAttemptFailure = fn;
+  }
+
+  /**
+   * Registers who hears about every attempt, successful ones included, with the plan's decision
+   * after it (the debug log). Register only when it will be used: with none, the plan builds no
+   * record at all.
+   */
+  onAttempt(fn: AttemptListener | null): void {
+    this.#planEnv.onAttempt = fn;
   }
 
   /** `text` with the config's secrets cut out, for error messages built outside the router (exceptions). */

@@ -90,7 +90,7 @@ export interface Reply {
   readonly body: ArrayBuffer | string;
   /** Flat `[name, value, ...]` pairs. */
   readonly headers: readonly string[];
-  /** A deployment's answer: the time its attempt took (ms, router clock), for the overhead header. */
+  /** A deployment's answer: the time its attempt took (ms, router clock; a stream: to the upstream's head, ms, performance clock), for the overhead header. */
   readonly upstreamMs?: number;
   /** A deployment's answer: the tokens it reported, for the access log. */
   readonly usage?: Usage | null;
@@ -119,10 +119,14 @@ export class RequestContext {
 export interface StreamConsumer {
   /** The attempt now running: credit goes back through it. Called again if a retry replaces it. */
   bind(handle: StreamHandle): void;
-  /** Upstream accepted: commit the 200 and SSE headers (frames that came first are held until now). */
-  start(headers: readonly string[]): void;
+  /**
+   * Upstream accepted: commit the 200 and SSE headers (frames that came first are held until
+   * now). `upstreamMs`: the answering attempt's time from dispatch to the upstream's head.
+   */
+  start(headers: readonly string[], upstreamMs?: number): void;
   data(buf: ArrayBuffer): void;
-  end(): void;
+  /** The stream finished; `usage` is what its end frame reported (null when the upstream sent none). */
+  end(usage: Usage | null): void;
   /** Failed after `start`: an SSE error event, and no `[DONE]`. */
   error(body: string): void;
   /** Failed before `start`: an ordinary JSON reply. */

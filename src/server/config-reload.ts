@@ -4,7 +4,7 @@
  * not, and the old config keeps serving.
  */
 import { envelopeJson, errors } from '../errors.js';
-import { writeReply, type ResponseState } from './respond.js';
+import { logAborted, writeReply, type ResponseState } from './respond.js';
 import type { HttpResponse } from './uws.js';
 
 /** What a reload ended with (index.ts does the work). */
@@ -15,6 +15,7 @@ export type ReloadOutcome =
 export function serveReload(res: HttpResponse, st: ResponseState, reload: () => Promise<ReloadOutcome>, onError: (err: unknown) => void): void {
   res.onAborted(() => {
     st.aborted = true;
+    logAborted(st);
   });
   // The body (if any) is not read: the request says nothing but "reload".
   res.onData(() => {});

@@ -12,8 +12,19 @@ const ALLOW_METHODS = 'GET, POST, OPTIONS';
 /** When the preflight names no headers, or names them in a form we will not echo. */
 const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, api-key, x-request-id, x-litellm-call-id, x-litellm-num-retries, x-litellm-timeout, x-litellm-stream-timeout';
 const headerList = /^[A-Za-z0-9!#$%&'*+.^_`|~, -]{1,2048}$/;
-/** What a browser script may read of a response. */
-const EXPOSE_HEADERS = 'x-request-id, x-litellm-call-id, x-litellm-version, x-litellm-response-duration-ms, x-litellm-model-id, x-litellm-model-group, x-litellm-attempted-retries, x-litellm-attempted-fallbacks, x-should-retry, retry-after';
+const RATE_LIMIT_HEADERS = ['limit', 'remaining', 'reset'].flatMap((k) => [`x-ratelimit-${k}-requests`, `x-ratelimit-${k}-tokens`]);
+/**
+ * What a browser script may read of a response: every header the proxy sets or relays
+ * (`*` would not do: browsers ignore it on requests with credentials).
+ */
+const EXPOSE_HEADERS = [
+  'x-request-id', 'x-litellm-call-id', 'x-litellm-version', 'x-litellm-response-duration-ms', 'x-litellm-overhead-duration-ms',
+  'x-litellm-model-id', 'x-litellm-model-group', 'x-litellm-model-api-base',
+  'x-litellm-attempted-retries', 'x-litellm-max-retries', 'x-litellm-attempted-fallbacks', 'x-litellm-timeout',
+  'x-should-retry', 'retry-after',
+  ...RATE_LIMIT_HEADERS,
+  'llm_provider-x-request-id', 'llm_provider-openai-processing-ms', ...RATE_LIMIT_HEADERS.map((n) => `llm_provider-${n}`),
+].join(', ');
 
 export class Cors {
   readonly #any: boolean;

@@ -4,8 +4,9 @@
  * calling here. The text is built asynchronously (prom-client), so the response waits corked.
  */
 import { statusLine } from '../errors.js';
-import type { ResponseState } from './respond.js';
-import type { HttpResponse } from './uws.js';
+import { logAccess } from './access-log.js';
+import { logAborted, writeCommonHeaders, type ResponseState } from './respond.js';
+import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 /** What the server needs of the metrics: the text and its content type. */
 export interface MetricsExport {
@@ -18,16 +19,22 @@ export interface MetricsExport {
 export function serveMetrics(res: HttpResponse, st: ResponseState, metrics: MetricsExport, onError: (err: unknown) => void): void {
   res.onAborted(() => {
     st.aborted = true;
+    logAborted(st);
   });
   metrics.text().then(
     (text) => {
       if (st.aborted || st.finished) return;
+      // The common headers (request id, version, CORS) and an access line, like every other response.
       res.cork(() => {
         res.writeStatus(statusLine(200));
         res.writeHeader('content-type', metrics.contentType);
+        if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+        writeCommonHeaders(res, st);
         res.end(text, st.closeConnection);
       });
       st.finished = true;
+      st.status = 200;
+      logAccess(st.ctx.log, st, null);
     },
     onError,
   );

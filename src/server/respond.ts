@@ -23,6 +23,17 @@ export function writeCommonHeaders(res: HttpResponse, st: ResponseState): void {
 }
 
 /**
+ * LiteLLM's `x-litellm-overhead-duration-ms`, inside a cork: the time in the proxy so far minus
+ * `upstreamMs`, the answering attempt's own time (a non-stream: the whole call; a stream: from
+ * dispatch to the upstream's head). What remains is the proxy's own work and any earlier failed
+ * attempts, retries' waits and queueing for a slot.
+ */
+export function writeOverhead(res: HttpResponse, st: ResponseState, upstreamMs: number | undefined): void {
+  if (upstreamMs === undefined) return;
+  res.writeHeader('x-litellm-overhead-duration-ms', Math.max(0, performance.now() - st.startedAt - upstreamMs).toFixed(3));
+}
+
+/**
  * `x-should-retry` for an error reply: `true` when it carries `Retry-After` (no deployment is
  * available now, one will be then) or already says so, `false` otherwise: the proxy has spent
  * its own retries and fallbacks, or the request itself is wrong, and a client retry on top
@@ -53,10 +64,7 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
       const h = reply.headers;
       for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
       writeCommonHeaders(res, st);
-      if (reply.upstreamMs !== undefined) {
-        // LiteLLM's overhead header: the time in the proxy that was not the deployment's.
-        res.writeHeader('x-litellm-overhead-duration-ms', Math.max(0, performance.now() - st.startedAt - reply.upstreamMs).toFixed(3));
-      }
+      writeOverhead(res, st, reply.upstreamMs);
       if (reply.status >= 400) {
         const retry = shouldRetry(h);
         if (retry !== null) res.writeHeader('x-should-retry', retry);

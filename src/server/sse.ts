@@ -5,9 +5,10 @@
  */
 import { statusLine } from '../errors.js';
 import type { Reply, StreamConsumer } from '../router/types.js';
+import type { Usage } from '../upstream/wire.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
 import { logAccess } from './access-log.js';
-import { withRequestId, writeCommonHeaders, writeReply, type ResponseState } from './respond.js';
+import { withRequestId, writeCommonHeaders, writeOverhead, writeReply, type ResponseState } from './respond.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 const ACK_BATCH = STREAM_WINDOW >> 1;
@@ -25,6 +26,8 @@ export class SseRelay implements StreamConsumer {
   /** Frames (and the end) that came before `start`. */
   #held: ArrayBuffer[] = [];
   #heldEnd: string | null | undefined = undefined;
+  /** The tokens the stream's end frame reported, for the access line. */
+  #usage: Usage | null = null;
   /** The reply's headers, read by the access line at the end. */
   #headers: readonly string[] | null = null;
 
@@ -44,15 +47,15 @@ export class SseRelay implements StreamConsumer {
     this.#handle = handle;
   }
 
-  start(headers: readonly string[]): void {
+  start(headers: readonly string[], upstreamMs?: number): void {
     try {
-      this.#start(headers);
+      this.#start(headers, upstreamMs);
     } catch (err) {
       this.#onFail(err);
     }
   }
 
-  #start(headers: readonly string[]): void {
+  #start(headers: readonly string[], upstreamMs: number | undefined): void {
     if (this.#st.aborted || this.#started) return;
     this.#started = true;
     this.#st.streaming = true;
@@ -66,6 +69,7 @@ export class SseRelay implements StreamConsumer {
       if (!this.#st.closeConnection) this.#res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
       for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i]!, headers[i + 1]!);
       writeCommonHeaders(this.#res, this.#st);
+      writeOverhead(this.#res, this.#st, upstreamMs);
     });
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
@@ -121,7 +125,8 @@ export class SseRelay implements StreamConsumer {
     }
   }
 
-  end(): void {
+  end(usage: Usage | null): void {
+    this.#usage = usage;
     try {
       this.#finish(null);
     } catch (err) {
@@ -150,7 +155,7 @@ export class SseRelay implements StreamConsumer {
         this.#res.end();
       });
       this.#st.finished = true;
-      logAccess(this.#st.ctx.log, this.#st, this.#headers);
+      logAccess(this.#st.ctx.log, this.#st, this.#headers, this.#usage);
     }
     this.#onFinish();
   }
