@@ -5,7 +5,7 @@
  * Tasks are stateless; per-thread resources (the undici agent and its keep-alive pools per
  * origin) are created once at module level. Everything that comes back is plain data.
  */
-import { BroadcastChannel, isMainThread, type MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
 import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
@@ -14,14 +14,16 @@ import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
 import { relayedHeaders } from '../src/upstream/relay-headers.js';
+import { Outbox } from '../src/upstream/outbox.js';
 import {
-  ABORT_CHANNEL,
   type CallResult,
   type CallTask,
+  type FromWorker,
   type StreamControl,
   type StreamFrame,
   type StreamTask,
   type TaskBase,
+  type ToWorker,
   type WireError,
 } from '../src/upstream/wire.js';
 
@@ -63,13 +65,56 @@ export function abort(id: number): void {
   if (earlyAborts.size > 256) for (const [k, t] of earlyAborts) if (now - t > 10_000) earlyAborts.delete(k);
 }
 
-if (!isMainThread) {
-  const channel = new BroadcastChannel(ABORT_CHANNEL);
-  channel.onmessage = (ev: unknown) => {
-    const id = (ev as { data: unknown }).data;
-    if (typeof id === 'number') abort(id);
+/** Running streams' control handlers by task id (credit, abort from the main thread). */
+const streamControls = new Map<number, (m: StreamControl) => void>();
+
+/** Delivers a control message to stream `id`; one for a stream that has ended is dropped. */
+export function control(id: number, m: StreamControl): void {
+  streamControls.get(id)?.(m);
+}
+
+/** Where a stream's frames go: the shared channel in a worker, the dispatcher directly inline. */
+export type FrameOut = (f: StreamFrame, transfer?: ArrayBuffer) => void;
+
+/**
+ * The pool's long-lived task: serves every call, stream and token count the main thread sends
+ * over `port` until the main thread closes it. One per worker thread.
+ */
+export function serve(task: { port: MessagePort }): Promise<void> {
+  const port = task.port;
+  const out = new Outbox<FromWorker>(port);
+  const crash = (id: number, err: unknown): void => out.push({ t: 'crash', id, message: err instanceof Error ? err.message : String(err) });
+  const handle = (m: ToWorker): void => {
+    switch (m.t) {
+      case 'call':
+        call(m.task).then((r) => out.push({ t: 'result', id: m.task.id, r }, r.ok || !('error' in r) ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
+        break;
+      case 'stream': {
+        const id = m.task.id;
+        stream(m.task, (f, transfer) => out.push({ t: 'frame', id, f }, transfer)).catch((err: unknown) => crash(id, err));
+        break;
+      }
+      case 'control':
+        control(m.id, m.c);
+        break;
+      case 'abort':
+        abort(m.id);
+        break;
+      case 'count':
+        countTokens(m).then((n) => out.push({ t: 'count', id: m.id, n }), (err: unknown) => out.push({ t: 'count', id: m.id, n: null, message: err instanceof Error ? err.message : String(err) }));
+        break;
+    }
   };
-  channel.unref();
+  return new Promise((resolve) => {
+    port.on('message', (batch: ToWorker[]) => {
+      for (const m of batch) handle(m);
+    });
+    port.on('close', () => {
+      out.close();
+      resolve();
+    });
+    out.push({ t: 'hello', threadId });
+  });
 }
 
 /** Prompt tokens of a request body, for the context-window pre-call check. */
@@ -77,10 +122,6 @@ export async function countTokens(task: { body: ArrayBuffer; model: string }): P
   return countPromptTokens(JSON.parse(decoder.decode(task.body)) as Record<string, unknown>, task.model);
 }
 
-/** Readiness probe: resolves once this thread has loaded the module. */
-export function ping(): boolean {
-  return true;
-}
 
 function begin(id: number): AbortController {
   const c = new AbortController();
@@ -229,16 +270,19 @@ class Credit {
   }
 }
 
-export async function stream(task: StreamTask): Promise<boolean> {
-  const port: MessagePort = task.port;
+export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> {
   const controller = begin(task.id);
   const credit = new Credit(task.window);
   // Frames stop once the client is gone; a timeout still reports its error frame.
   let clientGone = false;
-  const post = (f: StreamFrame, transfer?: ArrayBuffer[]): void => {
-    if (!clientGone) port.postMessage(f, transfer);
+  /** Whether the frame that ends the stream (fail, end or error) has gone out. */
+  let ended = false;
+  const post = (f: StreamFrame, transfer?: ArrayBuffer): void => {
+    if (clientGone || ended) return;
+    if (f.t === 'fail' || f.t === 'end' || f.t === 'error') ended = true;
+    out(f, transfer);
   };
-  port.on('message', (m: StreamControl) => {
+  streamControls.set(task.id, (m) => {
     if (m.t === 'credit') credit.add(m.n);
     else {
       clientGone = true;
@@ -251,7 +295,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     const wait = credit.take();
     if (wait) await wait;
     const buf = toArrayBuffer(text);
-    post({ t: 'data', buf }, [buf]);
+    post({ t: 'data', buf }, buf);
   };
   let gapTimer: NodeJS.Timeout | null = null;
   try {
@@ -264,7 +308,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
       const failure = mockFailure(task.mock);
       if (failure) {
         const buf = toArrayBuffer(failure.body);
-        post({ t: 'fail', status: failure.status, body: buf, retryAfterMs: null }, [buf]);
+        post({ t: 'fail', status: failure.status, body: buf, retryAfterMs: null }, buf);
         return true;
       }
       post({ t: 'head' });
@@ -292,7 +336,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     });
     if (res.statusCode >= 400) {
       const raw = await res.body.arrayBuffer();
-      post({ t: 'fail', status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) }, [raw]);
+      post({ t: 'fail', status: res.statusCode, body: raw, retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) }, raw);
       return true;
     }
     const contentType = String(res.headers['content-type'] ?? '');
@@ -321,7 +365,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     // An error event ends the stream as a failure: the main thread relays it with secrets cut.
     const failMidStream = (payload: string): false => {
       const buf = toArrayBuffer(payload);
-      post({ t: 'fail', status: failureStatus(payload), body: buf, retryAfterMs: null }, [buf]);
+      post({ t: 'fail', status: failureStatus(payload), body: buf, retryAfterMs: null }, buf);
       return false;
     };
     for await (const chunk of res.body) {
@@ -351,7 +395,9 @@ export async function stream(task: StreamTask): Promise<boolean> {
   } finally {
     if (gapTimer) clearTimeout(gapTimer);
     inflight.delete(task.id);
-    port.close();
+    streamControls.delete(task.id);
+    // Every stream the main thread still waits on gets a last frame, whichever way it ended.
+    post({ t: 'error', error: { code: 'WORKER_FAILED', message: 'upstream worker ended the stream unexpectedly' } });
   }
 }
 

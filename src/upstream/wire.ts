@@ -4,7 +4,6 @@
  * `{ code, message, phase? }` with a `code` from errors.ts's `failures` table, which says what
  * the main thread makes of it.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { MockResponse } from '../providers/mock.js';
 import type { FailureCode } from '../errors.js';
 import type { Endpoint } from '../providers/index.js';
@@ -74,13 +73,11 @@ export type CallResult =
 export interface StreamTask extends TaskBase {
   /** Bound on the wait for response headers and on each gap between chunks. */
   readonly streamTimeoutMs: number;
-  /** Frames are sent here; the main thread sends credit and abort messages back. */
-  readonly port: MessagePort;
   /** How many data frames the worker may send before waiting for credit. */
   readonly window: number;
 }
 
-/** Worker → main thread frames on a stream's port. */
+/** Worker → main thread frames of one stream. */
 export type StreamFrame =
   /** Upstream accepted: the main thread may now commit a 200 to the client. */
   | { readonly t: 'head'; readonly headers?: readonly string[] | null }
@@ -91,8 +88,27 @@ export type StreamFrame =
   | { readonly t: 'end'; readonly usage: Usage | null }
   | { readonly t: 'error'; readonly error: WireError };
 
-/** Main thread → worker messages on a stream's port. */
+/** Main thread → worker messages of one stream. */
 export type StreamControl = { readonly t: 'credit'; readonly n: number } | { readonly t: 'abort' };
 
-/** The broadcast channel non-stream aborts travel on (a stream aborts on its own port). */
-export const ABORT_CHANNEL = 'switchyard:abort';
+/**
+ * The one channel between the main thread and a worker (one MessagePort per worker, opened by a
+ * long-lived `serve` task): messages for many tasks, sent in batches, one postMessage per turn
+ * of the event loop, tagged with their task's id.
+ */
+export type ToWorker =
+  | { readonly t: 'call'; readonly task: CallTask }
+  | { readonly t: 'stream'; readonly task: StreamTask }
+  | { readonly t: 'control'; readonly id: number; readonly c: StreamControl }
+  /** Cancels a running call. */
+  | { readonly t: 'abort'; readonly id: number }
+  | { readonly t: 'count'; readonly id: number; readonly body: ArrayBuffer; readonly model: string };
+
+export type FromWorker =
+  /** The worker's thread id, once, when its end of the channel is up. */
+  | { readonly t: 'hello'; readonly threadId: number }
+  | { readonly t: 'result'; readonly id: number; readonly r: CallResult }
+  | { readonly t: 'frame'; readonly id: number; readonly f: StreamFrame }
+  | { readonly t: 'count'; readonly id: number; readonly n: number | null; readonly message?: string }
+  /** A call or stream that threw inside the worker (a bug, not an upstream failure). */
+  | { readonly t: 'crash'; readonly id: number; readonly message: string };
