@@ -14,6 +14,7 @@ import { Cancel, rawPost } from '../src/upstream/raw-post.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
 import { relayedHeaders } from '../src/upstream/relay-headers.js';
+import { responsesReply, responsesSse, responsesUpstreamBody, responsesWholeAsEvents, type Refusal, type SseFilter } from '../src/upstream/responses-shape.js';
 import {
   ABORT_CHANNEL,
   type CallResult,
@@ -100,7 +101,9 @@ function parseBody(task: TaskBase): Record<string, unknown> {
   return JSON.parse(decoder.decode(task.body)) as Record<string, unknown>;
 }
 
-function upstreamBody(task: TaskBase, body: Record<string, unknown>): string {
+/** The body sent upstream, or the 400 a Responses request that cannot be translated gets instead. */
+function upstreamBody(task: TaskBase, body: Record<string, unknown>): string | Refusal {
+  if (task.endpoint === 'responses') return responsesUpstreamBody(task, body);
   return JSON.stringify(buildUpstreamBody(body, task.upstreamModel, task.bodyDefaults));
 }
 
@@ -162,10 +165,12 @@ export async function call(task: CallTask): Promise<CallResult> {
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
     if (cancel.reason !== null) throw cancel.reason;
+    const sent = upstreamBody(task, body);
+    if (typeof sent !== 'string') return { ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null };
     // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
     const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
     try {
-      const res = await rawPost(agent, task.url!, task.headers, upstreamBody(task, body), cancel);
+      const res = await rawPost(agent, task.url!, task.headers, sent, cancel);
       if (res.status >= 400) {
         return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
       }
@@ -177,7 +182,9 @@ export async function call(task: CallTask): Promise<CallResult> {
       }
       let usage = null;
       let finishReason: string | null = null;
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      if (task.endpoint === 'responses' && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        ({ body: parsed, usage, finishReason } = responsesReply(task, parsed as Record<string, unknown>, body));
+      } else if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
         const o = parsed as Record<string, unknown>;
         usage = readUsage(o.usage);
         if ('model' in o) o.model = task.responseModel;
@@ -286,7 +293,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
         return true;
       }
       post({ t: 'head' });
-      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, includeUsage)) {
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, includeUsage, body)) {
         if (controller.signal.aborted) return false;
         await sendData(ev);
       }
@@ -294,6 +301,12 @@ export async function stream(task: StreamTask): Promise<boolean> {
       return true;
     }
     if (controller.signal.aborted) throw controller.signal.reason;
+    const sent = upstreamBody(task, body);
+    if (typeof sent !== 'string') {
+      const buf = toArrayBuffer(sent.body);
+      post({ t: 'fail', status: sent.status, body: buf, retryAfterMs: null }, [buf]);
+      return true;
+    }
     // One timer bounds the wait for headers and then each gap between chunks (stream_timeout).
     const gapMs = timerDelay(task.streamTimeoutMs);
     const arm = (phase: 'first-byte' | 'between-chunks'): void => {
@@ -304,7 +317,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
     const res = await request(task.url!, {
       method: 'POST',
       headers: task.headers as string[],
-      body: upstreamBody(task, body),
+      body: sent,
       signal: controller.signal,
       dispatcher: agent,
     });
@@ -320,20 +333,25 @@ export async function stream(task: StreamTask): Promise<boolean> {
       post({ t: 'head', headers: relayedHeaders(res.headers) });
       let out = raw;
       let usage = null;
+      let events: string | null = null;
       try {
         const o = JSON.parse(raw) as Record<string, unknown>;
-        if ('model' in o) o.model = task.responseModel;
-        usage = readUsage(o.usage);
-        out = JSON.stringify(o);
+        if (task.endpoint === 'responses') {
+          ({ text: events, usage } = responsesWholeAsEvents(task, o, body));
+        } else {
+          if ('model' in o) o.model = task.responseModel;
+          usage = readUsage(o.usage);
+          out = JSON.stringify(o);
+        }
       } catch {
         /* relay as is */
       }
-      await sendData(`data: ${out}\n\ndata: [DONE]\n\n`);
+      await sendData(events ?? `data: ${out}\n\ndata: [DONE]\n\n`);
       post({ t: 'end', usage });
       return true;
     }
     post({ t: 'head', headers: relayedHeaders(res.headers) });
-    const sse = new SseRestamper(task.responseModel);
+    const sse: SseFilter = task.endpoint === 'responses' ? responsesSse(task, body) : new SseRestamper(task.responseModel);
     const textDecoder = new TextDecoder();
     arm('between-chunks');
     // An error event ends the stream as a failure: the main thread relays it with secrets cut.

@@ -53,6 +53,7 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     mock,
     mockTimeout,
     label: d.label,
+    ...(target?.viaChat === true ? { viaChat: true } : null),
   };
 }
 
