@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
+import type { Response as OpenAIResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { ChatToResponsesEvents, responseAsEvents } from '../src/providers/responses-events.js';
 import { chatToResponse, readResponsesUsage, responsesFinishReason } from '../src/providers/responses-reply.js';
 import { passThroughBody, responsesToChatBody, ResponsesTranslationError } from '../src/providers/responses-request.js';
@@ -237,6 +239,11 @@ describe('ChatToResponsesEvents', () => {
       if (e.type === 'response.output_item.added') announced.set(e.output_index as number, String((e.item as Json).id));
       if (typeof e.item_id === 'string') assert.equal(announced.get(e.output_index as number), e.item_id);
     }
+    // openai-node's own accumulator (what ResponseStream runs; it throws on an index it was not told
+    // of) builds, from the events before the last, the output the final response carries.
+    let snapshot: OpenAIResponse | undefined;
+    for (const e of evs.slice(0, -1)) snapshot = accumulateResponse(e as unknown as ResponseStreamEvent, snapshot);
+    assert.deepEqual(snapshot!.output, output);
   });
 
   test('a stream cut for length ends in response.incomplete; an empty stream still tells a message', () => {
