@@ -9,10 +9,11 @@ import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
 import type { Response as OpenAIResponse, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { ChatToResponsesEvents, responseAsEvents } from '../src/providers/responses-events.js';
 import { chatToResponse, readResponsesUsage, responsesFinishReason } from '../src/providers/responses-reply.js';
-import { passThroughBody, responsesToChatBody, ResponsesTranslationError } from '../src/providers/responses-request.js';
+import { passThroughBody, responsesPromptText, responsesToChatBody, ResponsesTranslationError } from '../src/providers/responses-request.js';
 import { ResponsesSseRestamper } from '../src/providers/responses-sse.js';
 import { azureResponsesUrl, responsesTarget } from '../src/providers/responses-target.js';
 import { mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
+import { countPromptTokens } from '../src/upstream/tokens.js';
 
 type Json = Record<string, unknown>;
 
@@ -322,5 +323,18 @@ describe('mock_response on the Responses endpoint', () => {
     const final = evs.at(-1)!;
     assert.equal(final.type, 'response.completed');
     assert.equal(((final.response as Json).usage as Json).total_tokens, 30);
+  });
+});
+
+describe('prompt tokens of a Responses body (the context-window pre-call check)', () => {
+  test('instructions and the text of input items count; other bodies count as before', async () => {
+    const long = 'hello world '.repeat(50);
+    const items = await countPromptTokens({ instructions: 'be brief', input: [{ role: 'user', content: [{ type: 'input_text', text: long }] }, { type: 'function_call_output', call_id: 'c', output: long }] }, 'gpt-4o');
+    const one = await countPromptTokens({ input: long }, 'gpt-4o');
+    assert.ok(one >= 90, `one copy is about 100 tokens, got ${one}`);
+    assert.ok(items >= 2 * one, `two copies and the instructions, got ${items}`);
+    assert.equal(responsesPromptText({ input: ['a b', 'c'] }), null, 'embeddings-style inputs are counted the old way');
+    assert.equal(responsesPromptText({ input: 'a b' }), null);
+    assert.equal(responsesPromptText({ instructions: 'x', input: 'a b' }), 'xa b');
   });
 });

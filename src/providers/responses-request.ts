@@ -187,3 +187,26 @@ function responseFormat(format: unknown): Json | null {
   }
   return { type: format.type };
 }
+
+/**
+ * The text a Responses request puts before the model — `instructions` and the text of every
+ * input item — for the context-window pre-call check; null for a body that is not a Responses
+ * one (no `instructions`, no item objects in `input`), which is counted as before.
+ */
+export function responsesPromptText(body: Json): string | null {
+  const input = body.input;
+  const items = Array.isArray(input) && input.some(isObject);
+  if (!items && typeof body.instructions !== 'string') return null;
+  let text = typeof body.instructions === 'string' ? body.instructions : '';
+  if (typeof input === 'string') return text + input;
+  if (!Array.isArray(input)) return text;
+  for (const item of input) {
+    if (typeof item === 'string') text += item;
+    if (!isObject(item)) continue;
+    if (typeof item.content === 'string') text += item.content;
+    else if (Array.isArray(item.content)) for (const p of item.content) if (isObject(p) && typeof p.text === 'string') text += p.text;
+    if (typeof item.arguments === 'string') text += item.arguments;
+    if (typeof item.output === 'string') text += item.output;
+  }
+  return text;
+}

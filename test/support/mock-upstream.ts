@@ -2,8 +2,8 @@
  * A recording mock of the OpenAI and Azure OpenAI HTTP APIs for end-to-end tests.
  *
  * It speaks the response shapes the official clients parse (chat.completion, text_completion,
- * embeddings list, chat.completion.chunk SSE, a plain Responses `response`) and can be told, per request, to be slow, fail
- * with any status, hang, stream slowly, or die mid-stream. Every request is recorded — even
+ * embeddings list, chat.completion.chunk SSE, a plain Responses `response`) and can be told,
+ * per request, to be slow, fail with any status, hang, stream slowly, or die mid-stream. Every request is recorded — even
  * ones to unknown routes, so a test can see a proxy calling the wrong path — before its
  * behavior runs, and `aborted` records whether the client went away before we finished, which
  * is how tests prove a client disconnect cancels the upstream call.
