@@ -15,6 +15,7 @@ import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
 import { relayedHeaders } from '../src/upstream/relay-headers.js';
 import { Outbox } from '../src/upstream/outbox.js';
+import { responsesReply, responsesSse, responsesUpstreamBody, responsesWholeAsEvents, type Refusal, type SseFilter } from '../src/upstream/responses-shape.js';
 import {
   type CallResult,
   type CallTask,
@@ -144,6 +145,22 @@ function parseBody(task: TaskBase): Record<string, unknown> {
   return JSON.parse(decoder.decode(task.body)) as Record<string, unknown>;
 }
 
+/**
+ * What goes upstream: the task's bytes as the main thread spliced them, or for a Responses
+ * request (`request`: its parsed body) the body reshaped here, or the 400 it gets instead.
+ */
+function upstreamBody(task: TaskBase, request: Record<string, unknown> | null): Uint8Array | string | Refusal {
+  return request === null ? new Uint8Array(task.body) : responsesUpstreamBody(task, request);
+}
+
+function isRefusal(sent: Uint8Array | string | Refusal): sent is Refusal {
+  return typeof sent !== 'string' && !(sent instanceof Uint8Array);
+}
+
+/** A Responses request's body, parsed: the worker reshapes those itself. Null for the other endpoints. */
+function responsesRequest(task: TaskBase): Record<string, unknown> | null {
+  return task.endpoint === 'responses' ? parseBody(task) : null;
+}
 /** `Retry-After` in seconds or as an HTTP date, in ms; null when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined): number | null {
   const v = Array.isArray(value) ? value[0] : value;
@@ -201,12 +218,28 @@ export async function call(task: CallTask): Promise<CallResult> {
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
     if (cancel.reason !== null) throw cancel.reason;
+    const responsesBody = responsesRequest(task);
+    const sent = upstreamBody(task, responsesBody);
+    if (isRefusal(sent)) return { ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null };
     // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
     const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
     try {
-      const res = await rawPost(agent, task.url!, task.headers, new Uint8Array(task.body), cancel);
+      const res = await rawPost(agent, task.url!, task.headers, sent, cancel);
       if (res.status >= 400) {
         return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
+      }
+      if (responsesBody !== null) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(res.body.toString('utf8'));
+        } catch {
+          return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.status} with a body that is not JSON` } };
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: relayedHeaders(res.headers) };
+        }
+        const reshaped = responsesReply(task, parsed as Record<string, unknown>, responsesBody);
+        return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(reshaped.body)), usage: reshaped.usage, finishReason: reshaped.finishReason, headers: relayedHeaders(res.headers) };
       }
       const answer = restampReply(res.body, task.responseModel);
       if (answer === null) {
@@ -312,7 +345,8 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
         return true;
       }
       post({ t: 'head' });
-      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, isIncludeUsage(parseBody(task)))) {
+      const mockBody = parseBody(task);
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, isIncludeUsage(mockBody), mockBody)) {
         if (controller.signal.aborted) return false;
         await sendData(ev);
       }
@@ -320,6 +354,13 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
       return true;
     }
     if (controller.signal.aborted) throw controller.signal.reason;
+    const responsesBody = responsesRequest(task);
+    const sent = upstreamBody(task, responsesBody);
+    if (isRefusal(sent)) {
+      const buf = toArrayBuffer(sent.body);
+      post({ t: 'fail', status: sent.status, body: buf, retryAfterMs: null }, buf);
+      return true;
+    }
     // One timer bounds the wait for headers and then each gap between chunks (stream_timeout).
     const gapMs = timerDelay(task.streamTimeoutMs);
     const arm = (phase: 'first-byte' | 'between-chunks'): void => {
@@ -330,7 +371,7 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
     const res = await request(task.url!, {
       method: 'POST',
       headers: task.headers as string[],
-      body: new Uint8Array(task.body),
+      body: sent,
       signal: controller.signal,
       dispatcher: agent,
     });
@@ -346,20 +387,25 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
       post({ t: 'head', headers: relayedHeaders(res.headers) });
       let out = raw;
       let usage = null;
+      let events: string | null = null;
       try {
         const o = JSON.parse(raw) as Record<string, unknown>;
-        if ('model' in o) o.model = task.responseModel;
-        usage = readUsage(o.usage);
-        out = JSON.stringify(o);
+        if (responsesBody !== null) {
+          ({ text: events, usage } = responsesWholeAsEvents(task, o, responsesBody));
+        } else {
+          if ('model' in o) o.model = task.responseModel;
+          usage = readUsage(o.usage);
+          out = JSON.stringify(o);
+        }
       } catch {
         /* relay as is */
       }
-      await sendData(`data: ${out}\n\ndata: [DONE]\n\n`);
+      await sendData(events ?? `data: ${out}\n\ndata: [DONE]\n\n`);
       post({ t: 'end', usage });
       return true;
     }
     post({ t: 'head', headers: relayedHeaders(res.headers) });
-    const sse = new SseRestamper(task.responseModel);
+    const sse: SseFilter = responsesBody !== null ? responsesSse(task, responsesBody) : new SseRestamper(task.responseModel);
     const textDecoder = new TextDecoder();
     arm('between-chunks');
     // An error event ends the stream as a failure: the main thread relays it with secrets cut.

@@ -6,7 +6,8 @@
  */
 import { basicToken } from '../secrets.js';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+/** `responses` is the OpenAI Responses API (`POST /v1/responses`); see responses-target.ts for who speaks it. */
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
 
 export type ProviderFamily = 'openai' | 'azure' | 'openai-compatible' | 'mock';
 
@@ -79,6 +80,7 @@ const endpointPath: Readonly<Record<Endpoint, string>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  responses: '/responses',
 };
 
 /** What a worker needs to call one deployment's endpoint; computed once per deployment at config load. */
@@ -86,6 +88,8 @@ export interface UpstreamTarget {
   readonly url: string;
   /** Flat `[name, value, name, value, ...]`: cheap to clone across threads and to hand to undici. */
   readonly headers: readonly string[];
+  /** A Responses API request this deployment serves through `/chat/completions`: the worker translates both ways. */
+  readonly viaChat?: boolean;
 }
 
 export interface TargetParams {
@@ -192,3 +196,19 @@ export const proxyOnlyBodyKeys: readonly string[] = [
   'timeout', 'request_timeout', 'stream_timeout', 'metadata', 'caching', 'cooldown_time',
   'max_fallbacks', 'api_key', 'api_base', 'api_version',
 ];
+
+/**
+ * The same as upstream-body.ts's splice, on a parsed body (the Responses reshaping works on
+ * objects): `model` rewritten to the upstream name, deployment defaults filled in where the
+ * client gave none, and proxy-only keys removed.
+ */
+export function buildUpstreamBody(
+  clientBody: Record<string, unknown>,
+  upstreamModel: string,
+  defaults: Readonly<Record<string, unknown>> | null,
+): Record<string, unknown> {
+  clientBody.model = upstreamModel;
+  for (const k of proxyOnlyBodyKeys) if (k in clientBody) delete clientBody[k];
+  if (defaults) for (const k in defaults) if (!(k in clientBody)) clientBody[k] = defaults[k];
+  return clientBody;
+}

@@ -4,6 +4,8 @@
  * deltas, and the magic strings that raise LiteLLM's errors.
  */
 import type { Endpoint } from './index.js';
+import { ChatToResponsesEvents } from './responses-events.js';
+import { chatToResponse } from './responses-reply.js';
 
 /** A JSON value, as YAML gives it (the same shape as config/types.ts JsonValue, which is built on this floor). */
 export type MockJson = string | number | boolean | null | MockJson[] | { [key: string]: MockJson };
@@ -59,6 +61,10 @@ function mockText(mock: MockResponse): string {
 export function mockResponseBody(mock: MockResponse, endpoint: Endpoint, model: string, requestBody: Record<string, unknown>): string {
   const created = Math.floor(Date.now() / 1000);
   if (typeof mock === 'object') return JSON.stringify({ ...mock, model });
+  if (endpoint === 'responses') {
+    // LiteLLM answers a Responses mock through mock_completion and its chat → Responses bridge.
+    return JSON.stringify(chatToResponse(JSON.parse(mockResponseBody(mock, 'chat', model, requestBody)) as Record<string, unknown>, requestBody, model));
+  }
   if (endpoint === 'embeddings') {
     const input = requestBody.input;
     const n = Array.isArray(input) ? input.length : 1;
@@ -86,8 +92,21 @@ export function mockResponseBody(mock: MockResponse, endpoint: Endpoint, model: 
   });
 }
 
-/** SSE events for a mock stream: 3-character deltas, a finish chunk, usage when asked, `[DONE]`. */
-export function mockStreamEvents(mock: MockResponse, endpoint: Endpoint, model: string, includeUsage: boolean): string[] {
+/**
+ * SSE events for a mock stream: 3-character deltas, a finish chunk, usage when asked, `[DONE]`.
+ * A Responses stream is the chat one re-told as Responses events, usage always included.
+ * `requestBody`: the client's body (a Responses stream echoes its settings).
+ */
+export function mockStreamEvents(mock: MockResponse, endpoint: Endpoint, model: string, includeUsage: boolean, requestBody: Record<string, unknown> = {}): string[] {
+  if (endpoint === 'responses') {
+    const events = new ChatToResponsesEvents(model, requestBody);
+    const out: string[] = [];
+    for (const ev of mockStreamEvents(mock, 'chat', model, true)) {
+      const data = ev.slice('data: '.length, -2);
+      out.push(data === '[DONE]' ? events.end() : events.chunk(JSON.parse(data)));
+    }
+    return out;
+  }
   const text = mockText(mock);
   const id = mockId(endpoint === 'completions' ? 'cmpl' : 'chatcmpl');
   const created = Math.floor(Date.now() / 1000);

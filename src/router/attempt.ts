@@ -49,7 +49,10 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
   return {
     id,
     endpoint: req.endpoint,
-    body: body === null ? spliceUpstreamBody(new Uint8Array(req.body), req.members ?? null, upstreamModel, d.cfg.bodyDefaults) : spliceUpstreamBody(new Uint8Array(body), null, upstreamModel, d.cfg.bodyDefaults),
+    // A Responses request is reshaped in the worker (passed through or translated to chat): a plain copy.
+    body: req.endpoint === 'responses'
+      ? (body ?? req.body).slice(0)
+      : body === null ? spliceUpstreamBody(new Uint8Array(req.body), req.members ?? null, upstreamModel, d.cfg.bodyDefaults) : spliceUpstreamBody(new Uint8Array(body), null, upstreamModel, d.cfg.bodyDefaults),
     responseModel: model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.
@@ -59,6 +62,7 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     mock,
     mockTimeout,
     label: d.label,
+    ...(target?.viaChat === true ? { viaChat: true } : null),
   };
 }
 

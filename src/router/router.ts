@@ -6,6 +6,7 @@
  */
 import type { DeploymentConfig, ProxyConfig } from '../config/types.js';
 import { buildTarget, type Endpoint, type UpstreamTarget } from '../providers/index.js';
+import { responsesTarget } from '../providers/responses-target.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { Admission, type Reserver } from './admission.js';
 import { Attempts } from './attempt.js';
@@ -29,13 +30,12 @@ const endpoints: readonly Endpoint[] = ['chat', 'completions', 'embeddings'];
 function targetsFor(cfg: DeploymentConfig): Record<Endpoint, UpstreamTarget> | null {
   if (cfg.provider === 'mock' || cfg.apiBase === null) return null;
   const family = cfg.provider;
+  const params = { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders, basicAuth: cfg.basicAuth };
   const out = {} as Record<Endpoint, UpstreamTarget>;
-  for (const e of endpoints) {
-    out[e] = buildTarget(
-      { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders, basicAuth: cfg.basicAuth },
-      e,
-    );
-  }
+  for (const e of endpoints) out[e] = buildTarget(params, e);
+  // Azure's Responses API has its own default version (LiteLLM's): only a configured api_version replaces it.
+  const configured = cfg.litellmParams.api_version;
+  out.responses = responsesTarget(configured === undefined || configured === null || configured === '' ? { ...params, apiVersion: null } : params);
   return out;
 }
 

@@ -33,6 +33,7 @@ export const servedRoutes: readonly ServedRoute[] = [
     .map((path) => ({ path, methods: ['POST'], name: 'completion' })),
   ...(['/embeddings', '/v1/embeddings', '/openai/deployments/{model}/embeddings', '/engines/{model}/embeddings', '/v1/engines/{model}/embeddings'] as const)
     .map((path) => ({ path, methods: ['POST'], name: 'embeddings' })),
+  ...(['/responses', '/v1/responses'] as const).map((path) => ({ path, methods: ['POST'], name: 'responses_api' })),
   ...(['/models', '/v1/models', '/models/{model}', '/v1/models/{model}'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_list' })),
   ...(['/model/info', '/v1/model/info'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_info' })),
   ...(['/model_group/info', '/v1/model_group/info'] as const).map((path) => ({ path, methods: ['GET'], name: 'model_group_info' })),
@@ -65,6 +66,8 @@ const apiPaths: Readonly<Record<string, Endpoint>> = {
   '/v1/completions': 'completions',
   '/embeddings': 'embeddings',
   '/v1/embeddings': 'embeddings',
+  '/responses': 'responses',
+  '/v1/responses': 'responses',
 };
 const apiSuffixes: ReadonlyArray<readonly [string, Endpoint]> = [
   ['/chat/completions', 'chat'],

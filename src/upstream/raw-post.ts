@@ -46,7 +46,7 @@ function split(url: string): { origin: string; path: string } {
   return p;
 }
 
-export function rawPost(dispatcher: Dispatcher, url: string, headers: readonly string[], body: Uint8Array, cancel: Cancel): Promise<RawResponse> {
+export function rawPost(dispatcher: Dispatcher, url: string, headers: readonly string[], body: Uint8Array | string, cancel: Cancel): Promise<RawResponse> {
   const { origin, path } = split(url);
   return new Promise((resolve, reject) => {
     let status = 0;

@@ -5,6 +5,7 @@
  * tokens of framing (plus 1 for a name), and every reply is primed with 3.
  */
 import type { Tiktoken } from 'js-tiktoken/lite';
+import { responsesPromptText } from '../providers/responses-request.js';
 
 let o200k: Promise<Tiktoken> | null = null;
 let cl100k: Promise<Tiktoken> | null = null;
@@ -51,6 +52,8 @@ export async function countPromptTokens(body: Record<string, unknown>, model: st
     if (body.tools !== undefined) n += enc.encode(JSON.stringify(body.tools)).length;
     return n;
   }
+  const responses = responsesPromptText(body);
+  if (responses !== null) return enc.encode(responses).length;
   const input = body.prompt ?? body.input;
   if (Array.isArray(input)) {
     let n = 0;

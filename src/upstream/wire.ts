@@ -43,6 +43,8 @@ export interface TaskBase {
   readonly mockTimeout: boolean;
   /** Label for messages: `group/deployment-id`, never a key. */
   readonly label: string;
+  /** A Responses API request to a chat-only deployment (`url` is its chat endpoint): translated both ways. */
+  readonly viaChat?: boolean;
 }
 
 export interface CallTask extends TaskBase {

@@ -2,8 +2,8 @@
  * A recording mock of the OpenAI and Azure OpenAI HTTP APIs for end-to-end tests.
  *
  * It speaks the response shapes the official clients parse (chat.completion, text_completion,
- * embeddings list, chat.completion.chunk SSE) and can be told, per request, to be slow, fail
- * with any status, hang, stream slowly, or die mid-stream. Every request is recorded — even
+ * embeddings list, chat.completion.chunk SSE, a plain Responses `response`) and can be told,
+ * per request, to be slow, fail with any status, hang, stream slowly, or die mid-stream. Every request is recorded — even
  * ones to unknown routes, so a test can see a proxy calling the wrong path — before its
  * behavior runs, and `aborted` records whether the client went away before we finished, which
  * is how tests prove a client disconnect cancels the upstream call.
@@ -57,7 +57,7 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
-type Endpoint = 'chat' | 'completions' | 'embeddings';
+type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
 
 interface Route {
   endpoint: Endpoint;
@@ -79,6 +79,9 @@ const OPENAI_PATHS: Readonly<Record<string, Endpoint>> = {
   '/completions': 'completions',
   '/v1/embeddings': 'embeddings',
   '/embeddings': 'embeddings',
+  // The Responses API, answered plainly (one message, usage); test/support/responses-upstream.ts scripts it in full.
+  '/v1/responses': 'responses',
+  '/responses': 'responses',
 };
 
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
@@ -132,6 +135,18 @@ function embeddingInputCount(body: unknown): number {
 
 function usageJson(u: MockUsage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens };
+}
+
+/** A finished Responses object as its shortest valid event stream (created, each item added and done, completed). */
+function responsesEvents(resp: Record<string, unknown>): string {
+  let seq = 0;
+  const ev = (type: string, fields: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`;
+  const output = resp.output as unknown[];
+  let out = ev('response.created', { response: { ...resp, status: 'in_progress', output: [], usage: null } });
+  output.forEach((item, i) => {
+    out += ev('response.output_item.added', { output_index: i, item }) + ev('response.output_item.done', { output_index: i, item });
+  });
+  return out + ev('response.completed', { response: resp });
 }
 
 function nowSeconds(): number {
@@ -248,7 +263,10 @@ export async function startMockUpstream(): Promise<MockUpstream> {
         const usage = b.usage ?? DEFAULT_USAGE;
         const go = (): void => {
           if (res.destroyed) return;
-          if (wantsStream(r) && route.endpoint !== 'embeddings') {
+          if (wantsStream(r) && route.endpoint === 'responses') {
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.end(responsesEvents(okBody(r, route, id, b.content ?? DEFAULT_CONTENT, usage) as Record<string, unknown>));
+          } else if (wantsStream(r) && route.endpoint !== 'embeddings') {
             stream(res, r, route, id, { chunks: DEFAULT_STREAM_CHUNKS, usage: wantsStreamUsage(r) ? usage : null }, markSelfClosed);
           } else {
             sendJson(res, 200, okBody(r, route, id, b.content ?? DEFAULT_CONTENT, usage));
@@ -374,6 +392,16 @@ export async function startMockUpstream(): Promise<MockUpstream> {
           model,
           choices: [{ index: 0, text: content, logprobs: null, finish_reason: 'stop' }],
           usage: usageJson(usage),
+        };
+      case 'responses':
+        return {
+          id: `resp_mock${id}`,
+          object: 'response',
+          created_at: created,
+          status: 'completed',
+          model,
+          output: [{ id: `msg_mock${id}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: content, annotations: [] }] }],
+          usage: { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens },
         };
       case 'embeddings': {
         const n = embeddingInputCount(r.body);
