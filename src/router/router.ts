@@ -11,6 +11,8 @@ import { Admission, type Reserver } from './admission.js';
 import { Attempts } from './attempt.js';
 import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } from './group-actor.js';
 import { HealthChecks, type HealthReport } from './health.js';
+import { PreCallChecks } from './pre-call-checks.js';
+import { PromptTokens } from './prompt-tokens.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import { createPicker } from './strategies/index.js';
@@ -64,16 +66,12 @@ export class Router {
     this.#secrets = Secrets.of(config.secrets);
     const picker = createPicker(config.router.routingStrategy, config.router.routingStrategyArgs);
     const actors = new Map<string, GroupActor>();
-    const maxInputTokens = new Map<string, number>();
     const ttlSeconds = config.router.routingStrategyArgs.ttlSeconds;
     const latencyTtlMs = ttlSeconds === undefined ? undefined : ttlSeconds * 1000;
     for (const [name, deps] of config.groups) {
-      const states = deps.map((d) => {
-        if (d.maxInputTokens !== null) maxInputTokens.set(d.id, d.maxInputTokens);
-        return new DeploymentState(d, targetsFor(d), {
-          costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs, metrics: metrics?.deployment(d) ?? null,
-        });
-      });
+      const states = deps.map((d) => new DeploymentState(d, targetsFor(d), {
+        costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs, metrics: metrics?.deployment(d) ?? null,
+      }));
       actors.set(name, new GroupActor(name, states, picker, {
         maxQueue: PARALLEL_QUEUE,
         cooldown: {
@@ -92,8 +90,10 @@ export class Router {
     this.kept = kept;
     this.actors = actors;
     this.names = config.names;
-    this.#admission = new Admission(actors, this.names, dispatcher, {
-      clock: this.#clock, random, maxInputTokens: config.router.enablePreCallChecks ? maxInputTokens : null,
+    const tokens = new PromptTokens(dispatcher);
+    this.#admission = new Admission(actors, this.names, tokens, {
+      clock: this.#clock, random,
+      checks: config.router.enablePreCallChecks ? new PreCallChecks(tokens, { dropParams: config.router.dropParams ?? false }) : null,
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
