@@ -573,6 +573,7 @@ test('warnings: one per unimplemented setting and per unknown top-level section'
     litellm_settings:
       request_timeout: 10
       drop_params: true
+      set_verbose: true
     general_settings:
       master_key: sk-admin-secret-0011
       store_model_in_db: true
@@ -582,13 +583,13 @@ test('warnings: one per unimplemented setting and per unknown top-level section'
   `);
   for (const w of [
     'router_settings.tag_filtering_match_any: not implemented yet; ignored',
-    'litellm_settings.drop_params: not implemented yet; ignored',
+    'litellm_settings.set_verbose: not implemented yet; ignored',
     'general_settings.store_model_in_db: not implemented yet; ignored',
     'guardrails: not implemented by Switchyard; ignored',
     'mcp_servers: not implemented by Switchyard; ignored',
   ]) assert.ok(cfg.warnings.includes(w), w);
   assert.ok(cfg.warnings.some((w) => w.startsWith('include: not supported')));
-  assert.ok(!cfg.warnings.some((w) => /router_settings\.timeout|request_timeout|master_key/.test(w)));
+  assert.ok(!cfg.warnings.some((w) => /router_settings\.timeout|request_timeout|master_key|drop_params/.test(w)));
   assert.ok(implementedSettings.router_settings.includes('routing_strategy'));
 });
 

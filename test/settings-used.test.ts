@@ -58,6 +58,7 @@ const samples: Readonly<Record<Section, Readonly<Record<string, JsonValue>>>> = 
     allowed_fails: 2,
     num_retries_per_request: 3,
     json_logs: true,
+    drop_params: true,
     require_auth_for_metrics_endpoint: true,
   },
   general_settings: {

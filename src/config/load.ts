@@ -87,6 +87,7 @@ function load(src: YamlSource, source: string, targetEnv: NodeJS.ProcessEnv): Lo
   const routingStrategy = readRoutingStrategy(r, router);
   const routingStrategyArgs = readStrategyArgs(r, router);
   const enablePreCallChecks = r.boolean('router_settings.enable_pre_call_checks', get(router, 'enable_pre_call_checks'));
+  const dropParams = r.boolean('litellm_settings.drop_params', get(litellm, 'drop_params'));
   const defaultMaxParallelRequests = r.number('router_settings.default_max_parallel_requests', get(router, 'default_max_parallel_requests'), rules.positiveCount);
   const defaults = readTimeouts(r, router, litellm);
   const server = readServer(r, general, litellm);
@@ -122,7 +123,7 @@ function load(src: YamlSource, source: string, targetEnv: NodeJS.ProcessEnv): Lo
     groups,
     aliases,
     names,
-    router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, defaultMaxParallelRequests, raw: router },
+    router: { routingStrategy, routingStrategyArgs, enablePreCallChecks, dropParams, defaultMaxParallelRequests, raw: router },
     reliability,
     server,
     redis,

@@ -67,6 +67,10 @@ export interface DeploymentConfig {
   readonly outputCostPerToken?: number | null;
   /** Context window for `enable_pre_call_checks`: `max_input_tokens`, else the model data (model-limits.ts; Azure by `base_model` only); null = unknown. */
   readonly maxInputTokens: number | null;
+  /** `litellm_params.region_name` (e.g. `eu`), for a request's `allowed_model_region`; null = none. Set by the loader. */
+  readonly regionName?: string | null;
+  /** Whether it takes `response_format` (config/response-format.ts); set by the loader, absent = yes. */
+  readonly servesResponseFormat?: boolean;
   /** `model_info` as written (free-form), without `id`. */
   readonly modelInfo: JsonObject;
   /** Every `litellm_params` key as resolved; holds secrets, never serialise it whole. */
@@ -79,6 +83,8 @@ export interface RouterSettings {
   readonly routingStrategyArgs: StrategyArgs;
   /** `enable_pre_call_checks`: skip deployments whose context window is too small for the prompt. */
   readonly enablePreCallChecks: boolean;
+  /** `litellm_settings.drop_params`: the pre-call checks keep deployments that do not take `response_format`. */
+  readonly dropParams?: boolean;
   /** `default_max_parallel_requests`: concurrency cap for deployments without their own; null = none. */
   readonly defaultMaxParallelRequests: number | null;
   /** The whole `router_settings` mapping as resolved. No code reads settings here: every one has a typed field. */

@@ -1,12 +1,14 @@
 /**
  * Admission: from a model name to a lease on one deployment. Resolves the name, runs the
- * pre-call checks (the context window), takes a lease from the group's actor, asks the
+ * pre-call checks (pre-call-checks.ts), counts the prompt when a tpm could turn it away
+ * (prompt-tokens.ts), takes a lease from the group's actor, asks the
  * cluster (the `Reserver` port) when a deployment's local lease budget is spent, and waits
  * (bounded) for a concurrency slot when that is all that stands in the way.
  */
 import { ProxyError } from '../errors.js';
-import type { Dispatcher } from '../upstream/dispatch.js';
 import type { GroupActor, Lease, Unavailable } from './group-actor.js';
+import type { PreCallChecks } from './pre-call-checks.js';
+import { PromptTokens } from './prompt-tokens.js';
 import type { ModelNames, Resolved } from '../config/model-names.js';
 import type { ApiRequest, RequestContext } from './types.js';
 
@@ -43,25 +45,25 @@ export type LeaseResult =
 export class Admission {
   readonly #actors: ReadonlyMap<string, GroupActor>;
   readonly #names: ModelNames;
-  readonly #dispatcher: Dispatcher;
+  readonly #tokens: PromptTokens;
   readonly #clock: () => number;
   readonly #random: () => number;
-  /** Context window per deployment id, for `enable_pre_call_checks`; null when the checks are off. */
-  readonly #maxInputTokens: ReadonlyMap<string, number> | null;
+  /** `enable_pre_call_checks`; null when the checks are off. */
+  readonly #checks: PreCallChecks | null;
   #reserver: Reserver | null = null;
 
   constructor(
     actors: ReadonlyMap<string, GroupActor>,
     names: ModelNames,
-    dispatcher: Dispatcher,
-    opts: { clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null },
+    tokens: PromptTokens,
+    opts: { clock: () => number; random: () => number; checks: PreCallChecks | null },
   ) {
     this.#actors = actors;
     this.#names = names;
-    this.#dispatcher = dispatcher;
+    this.#tokens = tokens;
     this.#clock = opts.clock;
     this.#random = opts.random;
-    this.#maxInputTokens = opts.maxInputTokens;
+    this.#checks = opts.checks;
   }
 
   /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
@@ -94,16 +96,29 @@ export class Admission {
   /**
    * Resolves the model and takes a lease: pre-call checks first, then the actor, waiting
    * (bounded) for a concurrency slot when that is all that stands in the way. Deployments in
-   * `tried` are avoided while another is available.
+   * `tried` are avoided while another is available. `body`: the one this attempt sends (a
+   * fallback entry's own messages), else the client's.
    */
-  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null): Promise<LeaseResult> {
+  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null, body: ArrayBuffer | null = null): Promise<LeaseResult> {
     const resolved = this.#names.resolve(model);
     if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
     const actor = this.#actors.get(resolved.group);
     if (actor === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
-    const allow = this.#maxInputTokens !== null ? await this.#contextCheck(req, model, actor, this.#maxInputTokens) : null;
-    if (allow instanceof ProxyError) return { error: allow, actor, unavailable: null };
+    const sent = body ?? req.body;
+    // A deployment named by its id skips the pre-call checks, as in LiteLLM.
+    const checked = this.#checks !== null && resolved.deploymentId === null ? await this.#checks.check(req, sent, model, actor) : null;
+    if (checked instanceof ProxyError) return { error: checked, actor, unavailable: null };
     if (ctx.aborted) return null;
+    const allow = checked?.allow ?? null;
+    // Free unless the group has a tpm and some deployment is near it: then the exact count decides.
+    let promptTokens = 0;
+    if (actor.hasTpm) {
+      promptTokens = checked?.tokens ?? 0;
+      if (promptTokens === 0 && actor.promptMayNotFit(PromptTokens.upperBound(sent), this.#clock())) {
+        promptTokens = await this.#tokens.count(sent, actor.deployments[0]!.cfg.upstreamModel);
+        if (ctx.aborted) return null;
+      }
+    }
     const deadline = this.#clock() + PARALLEL_WAIT_MS;
     // Deployments a reservation found full in the cluster: skipped for the rest of this lease.
     let full: Set<string> | null = null;
@@ -111,7 +126,7 @@ export class Admission {
     for (;;) {
       const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
       const skip = full === null ? tried : new Set([...tried, ...full]);
-      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs };
+      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs, promptTokens };
       let got = actor.acquire(pick, { ...base, exclude: skip.size > 0 ? skip : null });
       // Every untried deployment is unavailable: a retry may go back to one already tried.
       if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { ...base, exclude: full });
@@ -140,33 +155,5 @@ export class Admission {
       }
       if (ctx.aborted) return null;
     }
-  }
-
-  /**
-   * `enable_pre_call_checks`: deployments whose context window is too small for the prompt
-   * are skipped. Tokens are counted in the worker pool, and only when some deployment of the
-   * group has a known window. All too small → a context-window error (400).
-   */
-  async #contextCheck(req: ApiRequest, model: string, actor: GroupActor, windows: ReadonlyMap<string, number>): Promise<ReadonlySet<string> | null | ProxyError> {
-    if (req.endpoint === 'embeddings') return null;
-    let anyKnown = false;
-    for (const d of actor.deployments) if (windows.has(d.id)) anyKnown = true;
-    if (!anyKnown) return null;
-    const tokens = await this.#dispatcher.countTokens(req.body.slice(0), actor.deployments[0]!.cfg.upstreamModel);
-    const allow = new Set<string>();
-    let smallest = Number.POSITIVE_INFINITY;
-    for (const d of actor.deployments) {
-      const max = windows.get(d.id);
-      if (max === undefined || tokens <= max) allow.add(d.id);
-      else smallest = Math.min(smallest, max);
-    }
-    if (allow.size === 0) {
-      return new ProxyError(
-        'CONTEXT_WINDOW_EXCEEDED',
-        `litellm.ContextWindowExceededError: the prompt has about ${tokens} tokens; every deployment of ${model} takes at most ${smallest}.`,
-        { param: 'messages' },
-      );
-    }
-    return allow.size === actor.deployments.length ? null : allow;
   }
 }

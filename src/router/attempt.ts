@@ -189,7 +189,7 @@ export class Attempts {
   /** One non-streaming attempt. */
   async call(req: ApiRequest, ctx: RequestContext, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
     const bodyOverride = opts.body;
-    const got: LeaseResult = await this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs);
+    const got: LeaseResult = await this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride);
     if (got === null) return null;
     if ('error' in got) return this.#leaseFailure(model, got);
     const { lease, actor, resolved } = got;
@@ -247,7 +247,7 @@ export class Attempts {
    */
   stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
     const bodyOverride = opts.body;
-    return this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs).then((got) => {
+    return this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride).then((got) => {
       if (got === null) return null;
       if ('error' in got) return this.#leaseFailure(model, got);
       const { lease, actor, resolved } = got;

@@ -230,14 +230,23 @@ export class DeploymentState implements DeploymentView {
    * query: the usage it reads is what `refreshUsage` computed, `sh` the view it returned.
    * (The actor asks `isClosed` first: a closed deployment is 'cooldown' whatever its limits.)
    */
-  limitedBy(sh: SharedUsage | null): Exclude<Blocked, 'cooldown'> | null {
+  limitedBy(sh: SharedUsage | null, promptTokens = 0): Exclude<Blocked, 'cooldown'> | null {
     if (sh !== null) {
       // Past the lease, a request needs a reservation; skip the round trip when it is clearly full.
       if (this.rpm !== null && this.#ledger.leaseRemaining <= 0 && this.#windowRequests + sh.leasedByOthers >= this.rpm) return 'rpm';
     } else if (this.rpm !== null && this.#windowRequests >= this.rpm) return 'rpm';
-    if (this.tpm !== null && this.#windowTokens >= this.tpm) return 'tpm';
+    if (this.tpm !== null && !this.fitsTokens(promptTokens)) return 'tpm';
     if (this.maxParallel !== null && this.#localInFlight >= this.maxParallel) return 'parallel';
     return null;
+  }
+
+  /**
+   * Whether a prompt of `promptTokens` fits under the tpm with the window's tokens (as of the
+   * last `refreshUsage`): LiteLLM's `tpm_used + input_tokens > tpm_limit` skips a deployment. A
+   * prompt not counted (0) still needs one token of room, so a full window refuses it.
+   */
+  fitsTokens(promptTokens: number): boolean {
+    return this.tpm === null || this.#windowTokens + Math.max(promptTokens, 1) <= this.tpm;
   }
 
   /** True when admitting a request needs an atomic reservation in Redis first (its lease is spent). */
@@ -310,11 +319,11 @@ export class DeploymentState implements DeploymentView {
     this.#probeInFlight = false;
   }
 
-  /** Milliseconds until this deployment's rpm/tpm window frees capacity. */
-  msUntilCapacity(now: number): number {
+  /** Milliseconds until this deployment's rpm/tpm window frees capacity (for a prompt of `promptTokens`). */
+  msUntilCapacity(now: number, promptTokens = 0): number {
     let ms = 0;
     if (this.rpm !== null) ms = Math.max(ms, this.#window.msUntilBelow(this.rpm, now, 'requests'));
-    if (this.tpm !== null) ms = Math.max(ms, this.#window.msUntilBelow(this.tpm, now, 'tokens'));
+    if (this.tpm !== null) ms = Math.max(ms, this.#window.msUntilBelow(this.tpm - Math.max(promptTokens, 1) + 1, now, 'tokens'));
     return ms;
   }
 

@@ -67,6 +67,11 @@ export interface AcquireOptions {
   readonly allow?: ReadonlySet<string> | null;
   /** The request's own `cooldown_time` (ms), which beats the deployment's and the router's. */
   readonly cooldownTimeMs?: number | null;
+  /**
+   * The prompt's tokens, for the tpm check (`tpm_used + prompt > tpm` skips a deployment);
+   * 0 = not counted (no tpm limit, or every tpm deployment has room for any prompt this size).
+   */
+  readonly promptTokens?: number;
 }
 
 /** Why no deployment could be picked, and when to try again. */
@@ -121,6 +126,7 @@ export class GroupActor {
     this.#states = deployments;
     this.#byId = new Map(deployments.map((d) => [d.id, d]));
     this.hasLimits = deployments.some((d) => d.rpm !== null || d.tpm !== null);
+    this.hasTpm = deployments.some((d) => d.tpm !== null);
     this.#pick = pick;
     this.#opts = opts;
   }
@@ -132,6 +138,22 @@ export class GroupActor {
 
   /** True when some deployment has an rpm or tpm, so responses carry x-ratelimit headers. */
   readonly hasLimits: boolean;
+  /** True when some deployment has a tpm: only then does a prompt's size matter to admission. */
+  readonly hasTpm: boolean;
+
+  /**
+   * Whether a prompt of up to `bound` tokens could be refused by some deployment's tpm that
+   * would take a prompt of one token: only then is the exact count worth making. Reads (and
+   * refreshes) the usage windows; changes nothing else.
+   */
+  promptMayNotFit(bound: number, now: number): boolean {
+    for (const d of this.#states) {
+      if (d.tpm === null) continue;
+      d.refreshUsage(now);
+      if (d.fitsTokens(1) && !d.fitsTokens(bound)) return true;
+    }
+    return false;
+  }
 
   /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
   acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentView } {
@@ -143,11 +165,12 @@ export class GroupActor {
     let blockedLimits = 0;
     let blockedParallel = 0;
     const pinned = opts.deploymentId ?? null;
+    const promptTokens = opts.promptTokens ?? 0;
     const pool = pinned !== null ? [this.#byId.get(pinned)].filter((d): d is DeploymentState => d !== undefined) : this.#states;
     for (const d of pool) {
       if (opts.exclude?.has(d.id) || (opts.allow && !opts.allow.has(d.id))) continue;
       // Half-open: while the probe is out, the deployment stays closed to other traffic.
-      const why = d.isClosed(now) ? 'cooldown' : d.limitedBy(d.refreshUsage(now));
+      const why = d.isClosed(now) ? 'cooldown' : d.limitedBy(d.refreshUsage(now), promptTokens);
       // A deployment named by id skips cooldown, as in LiteLLM; its limits still hold.
       if (why === 'cooldown' && pinned === null) { blockedCooldown++; continue; }
       if (why === 'rpm' || why === 'tpm') { blockedLimits++; continue; }
@@ -155,7 +178,7 @@ export class GroupActor {
       eligible.push(d);
       if (d.order < minOrder) minOrder = d.order;
     }
-    if (eligible.length === 0) return this.#unavailable(now, pool, blockedCooldown, blockedLimits, blockedParallel);
+    if (eligible.length === 0) return this.#unavailable(now, pool, blockedCooldown, blockedLimits, blockedParallel, promptTokens);
     // Priority tiers: only the lowest tier with an available deployment; the rest spill over when it is exhausted.
     if (minOrder !== Number.POSITIVE_INFINITY) {
       let w = 0;
@@ -179,12 +202,12 @@ export class GroupActor {
     return new Lease(this, d, now, opts.cooldownTimeMs ?? null);
   }
 
-  #unavailable(now: number, pool: readonly DeploymentState[], cooldown: number, limits: number, parallel: number): Unavailable {
+  #unavailable(now: number, pool: readonly DeploymentState[], cooldown: number, limits: number, parallel: number, promptTokens: number): Unavailable {
     const cooling = pool.filter((d) => d.cooldownUntil > now).map((d) => d.id);
     if (parallel > 0) return { reason: 'parallel', retryAfterMs: 1000, cooling };
     let soonest = Number.POSITIVE_INFINITY;
     for (const d of pool) {
-      const ms = d.cooldownUntil > now ? d.cooldownUntil - now : d.msUntilCapacity(now);
+      const ms = d.cooldownUntil > now ? d.cooldownUntil - now : d.msUntilCapacity(now, promptTokens);
       if (ms < soonest) soonest = ms;
     }
     const retryAfterMs = Number.isFinite(soonest) ? Math.max(soonest, 1) : 1000;

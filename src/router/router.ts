@@ -10,12 +10,16 @@ import { responsesTarget } from '../providers/responses-target.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { Admission, type Reserver } from './admission.js';
 import { Attempts } from './attempt.js';
+import { batchErrorReply, batchFastest, batchFastestStream, batchList, readBatch } from './batch.js';
 import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } from './group-actor.js';
 import { HealthChecks, type HealthReport } from './health.js';
+import { PreCallChecks } from './pre-call-checks.js';
+import { PromptTokens } from './prompt-tokens.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import type { AttemptListener } from './attempt-trace.js';
 import { createPicker } from './strategies/index.js';
+import { ProxyError } from '../errors.js';
 import { Secrets } from '../secrets.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
 import { STREAM_STARTED_BODY, type ApiRequest, type Reply, type RequestContext, type RouterOptions, type StreamConsumer } from './types.js';
@@ -66,16 +70,12 @@ export class Router {
     this.#secrets = Secrets.of(config.secrets);
     const picker = createPicker(config.router.routingStrategy, config.router.routingStrategyArgs);
     const actors = new Map<string, GroupActor>();
-    const maxInputTokens = new Map<string, number>();
     const ttlSeconds = config.router.routingStrategyArgs.ttlSeconds;
     const latencyTtlMs = ttlSeconds === undefined ? undefined : ttlSeconds * 1000;
     for (const [name, deps] of config.groups) {
-      const states = deps.map((d) => {
-        if (d.maxInputTokens !== null) maxInputTokens.set(d.id, d.maxInputTokens);
-        return new DeploymentState(d, targetsFor(d), {
-          costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs, metrics: metrics?.deployment(d) ?? null,
-        });
-      });
+      const states = deps.map((d) => new DeploymentState(d, targetsFor(d), {
+        costPerToken: d.costPerToken, defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs, metrics: metrics?.deployment(d) ?? null,
+      }));
       actors.set(name, new GroupActor(name, states, picker, {
         maxQueue: PARALLEL_QUEUE,
         cooldown: {
@@ -94,8 +94,10 @@ export class Router {
     this.kept = kept;
     this.actors = actors;
     this.names = config.names;
-    this.#admission = new Admission(actors, this.names, dispatcher, {
-      clock: this.#clock, random, maxInputTokens: config.router.enablePreCallChecks ? maxInputTokens : null,
+    const tokens = new PromptTokens(dispatcher);
+    this.#admission = new Admission(actors, this.names, tokens, {
+      clock: this.#clock, random,
+      checks: config.router.enablePreCallChecks ? new PreCallChecks(tokens, { dropParams: config.router.dropParams ?? false }) : null,
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
@@ -120,6 +122,22 @@ export class Router {
 
   /** A non-streaming request, with retries and fallbacks. Resolves null when the client went away. */
   call(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
+    const batch = readBatch(req, this.#routesAsIs);
+    if (batch !== null) {
+      if (batch instanceof ProxyError) return Promise.resolve(batchErrorReply(batch));
+      const one = (r: ApiRequest, c: RequestContext): Promise<Reply | null> => this.#callOne(r, c);
+      return batch.fastest ? batchFastest(req, ctx, batch, one) : batchList(req, ctx, batch, one);
+    }
+    return this.#callOne(req, ctx);
+  }
+
+  /** A name that routes as written (a group, alias or id; a wildcard match does not count): `a,b` may be a group. */
+  readonly #routesAsIs = (model: string): boolean => {
+    const r = this.names.resolve(model);
+    return r !== null && r.wildcardCaptures === null;
+  };
+
+  #callOne(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
     const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts)).run();
     return this.#metrics === null ? run : this.#timed(req, run);
   }
@@ -140,11 +158,21 @@ export class Router {
    * the client; after it, the client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
-    const reply = await (this.#metrics === null ? run : this.#timed(req, run));
+    const batch = readBatch(req, this.#routesAsIs);
+    if (batch !== null) {
+      if (batch instanceof ProxyError) return consumer.reply(batchErrorReply(batch));
+      return batchFastestStream(req, ctx, batch, consumer, (r, c, k) => this.#streamPlan(r, c, k));
+    }
+    const reply = await this.#streamPlan(req, ctx, consumer);
     if (reply === null || ctx.aborted) return;
     if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers, reply.upstreamMs);
     else consumer.reply(reply);
+  }
+
+  /** A stream's plan: its reply is STREAM_STARTED_BODY once a stream started, else the answer to send. */
+  #streamPlan(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<Reply | null> {
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    return this.#metrics === null ? run : this.#timed(req, run);
   }
 
   /** `GET /health`: probes every deployment (or those of `model` / the one `modelId`). Null = unknown id. */

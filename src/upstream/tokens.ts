@@ -38,8 +38,16 @@ function text(v: unknown): string {
   return '';
 }
 
+/**
+ * Tokens of client text. Special-token markers (`<|endoftext|>`) in it are counted as the
+ * ordinary text they are: js-tiktoken's default throws on them, which failed the request.
+ */
+function counter(enc: Tiktoken): { encode(s: string): { length: number } } {
+  return { encode: (s) => enc.encode(s, [], []) };
+}
+
 export async function countPromptTokens(body: Record<string, unknown>, model: string): Promise<number> {
-  const enc = await encodingFor(model);
+  const enc = counter(await encodingFor(model));
   if (Array.isArray(body.messages)) {
     let n = 3;
     for (const m of body.messages) {

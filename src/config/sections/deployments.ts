@@ -13,6 +13,7 @@ import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
 import { effectiveMaxParallel } from '../max-parallel.js';
 import { deploymentMaxInputTokens } from '../model-limits.js';
 import { deploymentCostPerToken, deploymentPrices } from '../prices.js';
+import { deploymentServesResponseFormat } from '../response-format.js';
 import { rules, type ConfigReader } from '../reader.js';
 import { suggest } from '../suggest.js';
 import type { DeploymentConfig, JsonObject, JsonValue } from '../types.js';
@@ -32,7 +33,7 @@ const usedParamKeys = new Set([
   'model', 'api_key', 'api_base', 'api_version', 'organization', 'rpm', 'tpm', 'weight', 'order',
   'max_parallel_requests', 'timeout', 'request_timeout', 'stream_timeout', 'num_retries', 'cooldown_time',
   'mock_response', 'mock_timeout', 'extra_headers', 'extra_body', 'input_cost_per_token',
-  'output_cost_per_token', 'max_input_tokens', 'base_model', ...bodyDefaultKeys,
+  'output_cost_per_token', 'max_input_tokens', 'base_model', 'region_name', ...bodyDefaultKeys,
 ]);
 /** Credentials a mock deployment never sends: an unset variable there is not worth a warning. */
 const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organization', 'extra_headers']);
@@ -215,6 +216,12 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const numRetries = r.number(joinKey(lpPath, 'num_retries'), get(lp, 'num_retries'), rules.count);
   const cooldownTimeS = r.number(joinKey(lpPath, 'cooldown_time'), get(lp, 'cooldown_time'), rules.nonNegativeSeconds);
 
+  // `allowed_model_region` (a request's, with enable_pre_call_checks) keeps only deployments of that region.
+  const regionRaw = get(lp, 'region_name');
+  let regionName: string | null = null;
+  if (typeof regionRaw === 'string' && regionRaw !== '') regionName = regionRaw;
+  else if (!isUnset(regionRaw)) r.problem(joinKey(lpPath, 'region_name'), `must be a non-empty string such as "eu", got ${r.got(joinKey(lpPath, 'region_name'), regionRaw)}`);
+
   const id = readId(r, joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
   if (id === null || badBase || orgs === undefined) return null;
   const modelInfo: JsonObject = { ...mi };
@@ -248,6 +255,8 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     inputCostPerToken: prices.input,
     outputCostPerToken: prices.output,
     maxInputTokens: deploymentMaxInputTokens({ litellmParams: lp, modelInfo, model, provider }),
+    regionName,
+    servesResponseFormat: deploymentServesResponseFormat({ litellmParams: lp, modelInfo, model }),
     modelInfo,
     litellmParams: lp,
   };

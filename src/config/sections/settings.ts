@@ -34,6 +34,7 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
   litellm_settings: [
     'request_timeout', 'num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks',
     'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request', 'json_logs', 'require_auth_for_metrics_endpoint',
+    'drop_params',
   ],
   // graceful_shutdown_seconds and allowed_origins are ours, not LiteLLM's.
   general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins'],
