@@ -6,6 +6,8 @@
  */
 import { ProxyError } from '../errors.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
+import type { ClientBaseRules, RequestCredentials } from './client-credentials.js';
+import { translateIds, type CredentialActors } from './credential-actors.js';
 import type { GroupActor, Lease, Unavailable } from './group-actor.js';
 import type { ModelNames, Resolved } from '../config/model-names.js';
 import type { ApiRequest, RequestContext } from './types.js';
@@ -48,13 +50,18 @@ export class Admission {
   readonly #random: () => number;
   /** Context window per deployment id, for `enable_pre_call_checks`; null when the checks are off. */
   readonly #maxInputTokens: ReadonlyMap<string, number> | null;
+  /** A request's own credentials: which groups take its endpoint, and its per-credential actors. */
+  readonly #credentials: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
   #reserver: Reserver | null = null;
 
   constructor(
     actors: ReadonlyMap<string, GroupActor>,
     names: ModelNames,
     dispatcher: Dispatcher,
-    opts: { clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null },
+    opts: {
+      clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null;
+      credentials?: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
+    },
   ) {
     this.#actors = actors;
     this.#names = names;
@@ -62,6 +69,7 @@ export class Admission {
     this.#clock = opts.clock;
     this.#random = opts.random;
     this.#maxInputTokens = opts.maxInputTokens;
+    this.#credentials = opts.credentials ?? null;
   }
 
   /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
@@ -96,14 +104,24 @@ export class Admission {
    * (bounded) for a concurrency slot when that is all that stands in the way. Deployments in
    * `tried` are avoided while another is available.
    */
-  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null): Promise<LeaseResult> {
+  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null, creds: RequestCredentials | null = null): Promise<LeaseResult> {
     const resolved = this.#names.resolve(model);
     if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
-    const actor = this.#actors.get(resolved.group);
-    if (actor === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
-    const allow = this.#maxInputTokens !== null ? await this.#contextCheck(req, model, actor, this.#maxInputTokens) : null;
-    if (allow instanceof ProxyError) return { error: allow, actor, unavailable: null };
+    const configured = this.#actors.get(resolved.group);
+    if (configured === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
+    let allow = this.#maxInputTokens !== null ? await this.#contextCheck(req, model, configured, this.#maxInputTokens) : null;
+    if (allow instanceof ProxyError) return { error: allow, actor: configured, unavailable: null };
     if (ctx.aborted) return null;
+    let actor = configured;
+    let deploymentId = resolved.deploymentId;
+    if (creds !== null && this.#credentials !== null) {
+      // The request's own credentials: every deployment of the group as one with them, in an actor of its own.
+      const refused = this.#credentials.rules.check(resolved.group, creds);
+      if (refused !== null) return { error: refused, actor: null, unavailable: null };
+      actor = this.#credentials.actors.actorFor(configured, creds);
+      if (allow !== null) allow = translateIds(configured, actor, allow);
+      if (deploymentId !== null) deploymentId = [...translateIds(configured, actor, new Set([deploymentId]))][0] ?? deploymentId;
+    }
     const deadline = this.#clock() + PARALLEL_WAIT_MS;
     // Deployments a reservation found full in the cluster: skipped for the rest of this lease.
     let full: Set<string> | null = null;
@@ -111,7 +129,7 @@ export class Admission {
     for (;;) {
       const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
       const skip = full === null ? tried : new Set([...tried, ...full]);
-      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs };
+      const base = { deploymentId, allow, cooldownTimeMs };
       let got = actor.acquire(pick, { ...base, exclude: skip.size > 0 ? skip : null });
       // Every untried deployment is unavailable: a retry may go back to one already tried.
       if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { ...base, exclude: full });

@@ -138,6 +138,14 @@ export class GroupActor {
     this.#opts = opts;
   }
 
+  /**
+   * An actor of the same name, picker and cooldown rules over `states` (a request's own
+   * credentials, credential-actors.ts), without metrics.
+   */
+  derive(states: readonly DeploymentState[]): GroupActor {
+    return new GroupActor(this.name, states, this.#pick, { ...this.#opts, metrics: null });
+  }
+
   /** The group's metrics (whole-request latency, retries, queue waits); null without metrics. */
   get metrics(): GroupMetrics | null {
     return this.#opts.metrics ?? null;

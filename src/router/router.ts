@@ -4,17 +4,20 @@
  * see anything but the task. The parts live beside it: plan.ts (retries, fallbacks, the final
  * error), attempt.ts (one attempt), admission.ts (name → lease), health.ts (probes).
  */
-import type { DeploymentConfig, ProxyConfig } from '../config/types.js';
-import { buildTarget, type Endpoint, type UpstreamTarget } from '../providers/index.js';
+import type { ProxyConfig } from '../config/types.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { Admission, type Reserver } from './admission.js';
 import { Attempts } from './attempt.js';
+import { ClientBaseRules, readRequestCredentials, type RequestCredentials } from './client-credentials.js';
+import { CredentialActors } from './credential-actors.js';
 import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } from './group-actor.js';
 import { HealthChecks, type HealthReport } from './health.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import { createPicker } from './strategies/index.js';
+import { targetsFor } from './targets.js';
 import { Secrets } from '../secrets.js';
+import { ProxyError, proxyErrorBody } from '../errors.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
 import { STREAM_STARTED_BODY, type ApiRequest, type Reply, type RequestContext, type RouterOptions, type StreamConsumer } from './types.js';
 
@@ -22,21 +25,6 @@ export { RequestContext, type ApiRequest, type AttemptFailure, type AttemptResul
 
 /** Requests that may queue per group for a concurrency slot. */
 const PARALLEL_QUEUE = 1000;
-
-const endpoints: readonly Endpoint[] = ['chat', 'completions', 'embeddings'];
-
-function targetsFor(cfg: DeploymentConfig): Record<Endpoint, UpstreamTarget> | null {
-  if (cfg.provider === 'mock' || cfg.apiBase === null) return null;
-  const family = cfg.provider;
-  const out = {} as Record<Endpoint, UpstreamTarget>;
-  for (const e of endpoints) {
-    out[e] = buildTarget(
-      { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders, basicAuth: cfg.basicAuth },
-      e,
-    );
-  }
-  return out;
-}
 
 export class Router {
   readonly config: ProxyConfig;
@@ -50,6 +38,7 @@ export class Router {
   readonly #attempts: Attempts;
   readonly #health: HealthChecks;
   readonly #planEnv: PlanEnv;
+  readonly #credentialRules: ClientBaseRules;
   #onCooldown: ((d: DeploymentView, ms: number, why: string) => void) | null = null;
   readonly #metrics: ProxyMetrics | null;
   /** Deployments that took over the previous router's state (a reload); 0 otherwise. */
@@ -92,8 +81,13 @@ export class Router {
     this.kept = kept;
     this.actors = actors;
     this.names = config.names;
+    this.#credentialRules = new ClientBaseRules(config);
     this.#admission = new Admission(actors, this.names, dispatcher, {
       clock: this.#clock, random, maxInputTokens: config.router.enablePreCallChecks ? maxInputTokens : null,
+      credentials: {
+        rules: this.#credentialRules,
+        actors: new CredentialActors({ defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs }),
+      },
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
@@ -118,8 +112,22 @@ export class Router {
 
   /** A non-streaming request, with retries and fallbacks. Resolves null when the client went away. */
   call(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts)).run();
+    const creds = this.#credentials(req);
+    if (creds instanceof ProxyError) return Promise.resolve(refusal(creds));
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts, creds)).run();
     return this.#metrics === null ? run : this.#timed(req, run);
+  }
+
+  /**
+   * The request's own `api_key` / `api_base` (client-credentials.ts), or null; a 400 when one is
+   * malformed or the requested group does not take the endpoint: refused before any attempt,
+   * never retried and never sent to a fallback (each fallback group is checked when it is reached).
+   */
+  #credentials(req: ApiRequest): RequestCredentials | null | ProxyError {
+    const creds = readRequestCredentials(req.json, this.#secrets);
+    if (creds === null || creds instanceof ProxyError) return creds;
+    const group = this.names.resolve(req.model)?.group;
+    return group === undefined ? creds : (this.#credentialRules.check(group, creds) ?? creds);
   }
 
   /** `litellm_request_total_latency_metric`: the whole request, on the group it asked for. */
@@ -138,7 +146,9 @@ export class Router {
    * the client; after it, the client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    const creds = this.#credentials(req);
+    if (creds instanceof ProxyError) return consumer.reply(refusal(creds));
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts, creds)).run();
     const reply = await (this.#metrics === null ? run : this.#timed(req, run));
     if (reply === null || ctx.aborted) return;
     if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
@@ -215,4 +225,9 @@ export class Router {
     for (const a of this.actors.values()) n += a.inFlight();
     return n;
   }
+}
+
+/** The reply to a request refused before any attempt. */
+function refusal(e: ProxyError): Reply {
+  return { status: e.status, body: proxyErrorBody(e), headers: [] };
 }

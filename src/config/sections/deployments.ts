@@ -8,6 +8,7 @@ import {
   AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, type ProviderFamily,
 } from '../../providers/index.js';
 import type { MockResponse } from '../../providers/mock.js';
+import { readClientsideAuth } from '../clientside-auth.js';
 import { deploymentId, pyStr } from '../deployment-id.js';
 import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
 import { effectiveMaxParallel } from '../max-parallel.js';
@@ -32,7 +33,7 @@ const usedParamKeys = new Set([
   'model', 'api_key', 'api_base', 'api_version', 'organization', 'rpm', 'tpm', 'weight', 'order',
   'max_parallel_requests', 'timeout', 'request_timeout', 'stream_timeout', 'num_retries', 'cooldown_time',
   'mock_response', 'mock_timeout', 'extra_headers', 'extra_body', 'input_cost_per_token',
-  'output_cost_per_token', 'max_input_tokens', 'base_model', ...bodyDefaultKeys,
+  'output_cost_per_token', 'max_input_tokens', 'base_model', 'configurable_clientside_auth_params', ...bodyDefaultKeys,
 ]);
 /** Credentials a mock deployment never sends: an unset variable there is not worth a warning. */
 const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organization', 'extra_headers']);
@@ -215,6 +216,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   const numRetries = r.number(joinKey(lpPath, 'num_retries'), get(lp, 'num_retries'), rules.count);
   const cooldownTimeS = r.number(joinKey(lpPath, 'cooldown_time'), get(lp, 'cooldown_time'), rules.nonNegativeSeconds);
 
+  const clientsideAuth = readClientsideAuth(r, joinKey(lpPath, 'configurable_clientside_auth_params'), get(lp, 'configurable_clientside_auth_params'));
   const id = readId(r, joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
   if (id === null || badBase || orgs === undefined) return null;
   const modelInfo: JsonObject = { ...mi };
@@ -244,6 +246,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     bodyDefaults: readBodyDefaults(r, lpPath, lp),
     extraHeaders,
     basicAuth: basicAuth?.authorization ?? null,
+    clientsideAuth,
     costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, model }),
     inputCostPerToken: prices.input,
     outputCostPerToken: prices.output,

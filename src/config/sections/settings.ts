@@ -36,7 +36,7 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
     'default_fallbacks', 'max_fallbacks', 'allowed_fails', 'num_retries_per_request', 'json_logs', 'require_auth_for_metrics_endpoint',
   ],
   // graceful_shutdown_seconds and allowed_origins are ours, not LiteLLM's.
-  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins'],
+  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins', 'allow_client_side_credentials'],
 };
 
 /**
@@ -203,6 +203,7 @@ export function readServer(r: ConfigReader, general: JsonObject, litellm: JsonOb
     healthCheckIntervalMs: Math.round((interval ?? DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000),
     // LiteLLM's key, in litellm_settings: /metrics is public unless it is true.
     requireAuthForMetrics: r.boolean('litellm_settings.require_auth_for_metrics_endpoint', get(litellm, 'require_auth_for_metrics_endpoint')),
+    allowClientSideCredentials: r.boolean('general_settings.allow_client_side_credentials', get(general, 'allow_client_side_credentials')),
   };
 }
 
