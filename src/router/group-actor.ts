@@ -195,7 +195,9 @@ export class GroupActor {
 
   /** Counts the request on `d` after a reservation was answered (`reserved`: Redis counted it) and hands out its lease. */
   admit(d: DeploymentView, now: number, reserved: boolean, opts: AcquireOptions = {}): Lease {
-    return this.#admit(this.#byId.get(d.id)!, now, reserved, opts);
+    // The entry that was picked (twins share state but each keeps its own targets).
+    const picked = this.#states.find((s) => s === d) ?? this.#byId.get(d.id)!;
+    return this.#admit(picked, now, reserved, opts);
   }
 
   #admit(d: DeploymentState, now: number, reserved: boolean, opts: AcquireOptions): Lease {
