@@ -153,6 +153,7 @@ test('configurable_clientside_auth_params {api_base: regex}: a matching base is 
   assert.equal(allowed!.requests.length, 1);
   assert.equal(allowed!.requests[0]!.path, '/v1/chat/completions');
   assert.equal(allowed!.requests[0]!.headers.authorization, `Bearer ${CLIENT_KEY}`);
+  assert.equal(allowed!.requests[0]!.headers.host, new URL(allowed!.url).host);
   assert.equal(ok.headers.get('x-litellm-model-api-base'), `${allowed!.url}/v1`);
   // LiteLLM's re.match would take this one (the pattern matches its start); the whole URL must match.
   const partial = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: msg, api_base: `${allowed!.url}/v1.evil.test`, api_key: CLIENT_KEY });
@@ -182,6 +183,30 @@ general_settings:
   assert.notEqual(r.headers.get('x-litellm-model-id'), configuredId(proxy, 'g'));
 });
 
+test('Azure: the client key goes as api-key, and a configured Authorization extra header does not go with it', async () => {
+  const [u] = await startMockUpstreams(1, cleanups);
+  const { proxy } = await start(`model_list:
+  - model_name: az
+    litellm_params:
+      model: azure/my-deployment
+      api_base: "${u!.url}"
+      api_version: "2024-10-21"
+      extra_headers: {Authorization: "Bearer entra-token-0001", x-team: blue}
+`);
+  const r = await post(`${proxy.url}/v1/chat/completions`, { model: 'az', messages: msg, api_key: CLIENT_KEY });
+  assert.equal(r.status, 200, r.text);
+  const q = u!.requests[0]!;
+  assert.equal(q.path, '/openai/deployments/my-deployment/chat/completions');
+  assert.equal(q.headers['api-key'], CLIENT_KEY);
+  assert.equal(q.headers.authorization, undefined, 'the configured token does not travel with the client key');
+  assert.equal(q.headers['x-team'], 'blue', 'other extra headers still go');
+  assert.equal(q.headers.host, new URL(u!.url).host);
+  const ours = await post(`${proxy.url}/v1/chat/completions`, { model: 'az', messages: msg });
+  assert.equal(ours.status, 200, ours.text);
+  assert.equal(u!.requests[1]!.headers.authorization, 'Bearer entra-token-0001');
+  assert.equal(u!.requests[1]!.headers['api-key'], undefined);
+});
+
 test('a stream with the client key: the upstream gets it, the client gets the stream', async () => {
   const [u] = await startMockUpstreams(1, cleanups);
   const { proxy } = await start(`model_list:${deployment('g', u!)}`);
@@ -209,4 +234,32 @@ router_settings:
   assert.equal(theirs!.requests.length, 1, 'primary ran with the client base');
   assert.equal(b!.requests.length, 0, 'strict was never called');
   assert.equal(a!.requests.length, 0);
+});
+
+test('config: configurable_clientside_auth_params is read (no "not used" warning); a bad item or regex is a problem with its path', () => {
+  const good = loadConfigText(`model_list:
+  - model_name: g
+    litellm_params:
+      model: openai/m
+      api_key: sk-x
+      configurable_clientside_auth_params: [api_base, {api_base: "https://.*\\\\.example\\\\.com/v1"}]
+`, 'test.yaml', {});
+  assert.ok(good.ok);
+  assert.deepEqual(good.config.deployments[0]!.clientsideAuth, { params: ['api_base'], apiBasePatterns: ['https://.*\\.example\\.com/v1'] });
+  assert.ok(good.config.warnings.every((w) => !w.includes('configurable_clientside_auth_params')), good.config.warnings.join('\n'));
+
+  const bad = loadConfigText(`model_list:
+  - model_name: g
+    litellm_params:
+      model: openai/m
+      api_key: sk-x
+      configurable_clientside_auth_params: [{api_base: "(unclosed"}, 7, {api_base: "a", other: "b"}]
+  - model_name: h
+    litellm_params: {model: openai/m, api_key: sk-y, configurable_clientside_auth_params: api_base}
+`, 'test.yaml', {});
+  assert.ok(!bad.ok);
+  const paths = bad.problems.map((p) => p.path);
+  const base = 'model_list[0].litellm_params.configurable_clientside_auth_params';
+  assert.deepEqual(paths, [`${base}[0].api_base`, `${base}[1]`, `${base}[2]`, 'model_list[1].litellm_params.configurable_clientside_auth_params']);
+  assert.match(bad.problems[0]!.message, /not a valid regular expression/);
 });
