@@ -167,6 +167,15 @@ export class Secrets {
     return this.#values.size;
   }
 
+  /**
+   * These secrets and `extra` (a request's own `api_key`): the redactor for one request's
+   * error paths and log lines. Built per request that carries a credential; never cached.
+   */
+  with(extra: readonly string[]): Secrets {
+    const more = extra.filter((v) => v !== '' && !this.#values.has(v));
+    return more.length === 0 ? this : new Secrets([...this.#values, ...more]);
+  }
+
   /** Whether `s` is, as a whole, one of the secrets. */
   has(s: string): boolean {
     return this.#values.has(s);

@@ -600,10 +600,10 @@ test('server: master key from general_settings, else LITELLM_MASTER_KEY; body si
       max_request_size_mb: 1.5
       graceful_shutdown_seconds: 5
   `, { ADMIN_KEY: 'sk-admin-secret-0012' });
-  assert.deepEqual(a.server, { masterKey: 'sk-admin-secret-0012', maxRequestBodyBytes: 1572864, shutdownGraceMs: 5000, backgroundHealthChecks: false, healthCheckIntervalMs: 300_000, allowedOrigins: ['*'], jsonLogs: false, requireAuthForMetrics: false });
+  assert.deepEqual(a.server, { masterKey: 'sk-admin-secret-0012', maxRequestBodyBytes: 1572864, shutdownGraceMs: 5000, backgroundHealthChecks: false, healthCheckIntervalMs: 300_000, allowedOrigins: ['*'], jsonLogs: false, requireAuthForMetrics: false, allowClientSideCredentials: false });
   assert.ok(a.secrets.includes('sk-admin-secret-0012'));
   const b = load('model_list: []', { LITELLM_MASTER_KEY: 'sk-admin-secret-0013' });
-  assert.deepEqual(b.server, { masterKey: 'sk-admin-secret-0013', maxRequestBodyBytes: 32 * 1024 * 1024, shutdownGraceMs: 30_000, backgroundHealthChecks: false, healthCheckIntervalMs: 300_000, allowedOrigins: ['*'], jsonLogs: false, requireAuthForMetrics: false });
+  assert.deepEqual(b.server, { masterKey: 'sk-admin-secret-0013', maxRequestBodyBytes: 32 * 1024 * 1024, shutdownGraceMs: 30_000, backgroundHealthChecks: false, healthCheckIntervalMs: 300_000, allowedOrigins: ['*'], jsonLogs: false, requireAuthForMetrics: false, allowClientSideCredentials: false });
 });
 
 test('secrets: api keys, master key and key-like params, longest first', () => {

@@ -68,6 +68,7 @@ const samples: Readonly<Record<Section, Readonly<Record<string, JsonValue>>>> = 
     background_health_checks: true,
     health_check_interval: 60,
     allowed_origins: ['https://app.example.com'],
+    allow_client_side_credentials: true,
   },
 };
 

@@ -4,6 +4,7 @@
  */
 import type { Endpoint, ProviderFamily } from '../providers/index.js';
 import type { MockResponse } from '../providers/mock.js';
+import type { ClientsideAuth } from './clientside-auth.js';
 import type { ModelNames } from './model-names.js';
 import type { FallbackMap } from './fallbacks.js';
 import type { AllowedFailsPolicy, RetryPolicy } from './policies.js';
@@ -56,6 +57,8 @@ export interface DeploymentConfig {
   readonly extraHeaders: Readonly<Record<string, string>>;
   /** `Authorization: Basic ...` made from the user-info of `api_base` (which `apiBase` no longer carries); null = none. */
   readonly basicAuth: string | null;
+  /** `configurable_clientside_auth_params`: the endpoint params a request may set for this deployment's group; null/absent = none. */
+  readonly clientsideAuth?: ClientsideAuth | null;
   /**
    * USD per token (input + output) for `cost-based-routing`: the deployment's own
    * `input_cost_per_token` / `output_cost_per_token`, else the model data (prices.ts), else LiteLLM's default.
@@ -145,6 +148,8 @@ export interface ServerSettings {
   readonly jsonLogs: boolean;
   /** `litellm_settings.require_auth_for_metrics_endpoint` (LiteLLM's key): GET /metrics needs the master key; default public. */
   readonly requireAuthForMetrics: boolean;
+  /** `general_settings.allow_client_side_credentials` (LiteLLM's key): a request may set `api_base`/`base_url` for any group. */
+  readonly allowClientSideCredentials: boolean;
 }
 
 /**

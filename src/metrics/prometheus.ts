@@ -318,10 +318,15 @@ export class ProxyMetrics {
   *#current(): Iterable<DeploymentMetrics> {
     const src = this.#read();
     if (src === null) return;
+    // Entries sharing an id (identical params) are one deployment with one series.
+    const seen = new Set<string>();
     for (const g of Object.values(src.groups)) {
       for (const s of g.deployments) {
         const d = this.#deployments.get(s.id);
-        if (d !== undefined) yield d;
+        if (d !== undefined && !seen.has(s.id)) {
+          seen.add(s.id);
+          yield d;
+        }
       }
     }
   }
@@ -329,10 +334,14 @@ export class ProxyMetrics {
   #each(fn: (s: DeploymentReading, d: DeploymentMetrics, now: number) => void): void {
     const src = this.#read();
     if (src === null) return;
+    const seen = new Set<string>();
     for (const g of Object.values(src.groups)) {
       for (const s of g.deployments) {
         const d = this.#deployments.get(s.id);
-        if (d !== undefined) fn(s, d, src.now);
+        if (d !== undefined && !seen.has(s.id)) {
+          seen.add(s.id);
+          fn(s, d, src.now);
+        }
       }
     }
   }

@@ -194,7 +194,7 @@ export const proxyOnlyBodyKeys: readonly string[] = [
   'mock_testing_content_policy_fallbacks', 'mock_testing_rate_limit_error', 'num_retries',
   'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'disable_fallbacks',
   'timeout', 'request_timeout', 'stream_timeout', 'metadata', 'caching', 'cooldown_time',
-  'max_fallbacks', 'api_key', 'api_base', 'api_version', 'allowed_model_region', 'fastest_response',
+  'max_fallbacks', 'api_key', 'api_base', 'base_url', 'api_version', 'allowed_model_region', 'fastest_response',
 ];
 
 /**

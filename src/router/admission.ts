@@ -6,6 +6,8 @@
  * (bounded) for a concurrency slot when that is all that stands in the way.
  */
 import { ProxyError } from '../errors.js';
+import type { ClientBaseRules, RequestCredentials } from './client-credentials.js';
+import { translateIds, type CredentialActors } from './credential-actors.js';
 import type { GroupActor, Lease, Unavailable } from './group-actor.js';
 import type { PreCallChecks } from './pre-call-checks.js';
 import { PromptTokens } from './prompt-tokens.js';
@@ -50,13 +52,18 @@ export class Admission {
   readonly #random: () => number;
   /** `enable_pre_call_checks`; null when the checks are off. */
   readonly #checks: PreCallChecks | null;
+  /** A request's own credentials: which groups take its endpoint, and its per-credential actors. */
+  readonly #credentials: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
   #reserver: Reserver | null = null;
 
   constructor(
     actors: ReadonlyMap<string, GroupActor>,
     names: ModelNames,
     tokens: PromptTokens,
-    opts: { clock: () => number; random: () => number; checks: PreCallChecks | null },
+    opts: {
+      clock: () => number; random: () => number; checks: PreCallChecks | null;
+      credentials?: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
+    },
   ) {
     this.#actors = actors;
     this.#names = names;
@@ -64,6 +71,7 @@ export class Admission {
     this.#clock = opts.clock;
     this.#random = opts.random;
     this.#checks = opts.checks;
+    this.#credentials = opts.credentials ?? null;
   }
 
   /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
@@ -99,17 +107,30 @@ export class Admission {
    * `tried` are avoided while another is available. `body`: the one this attempt sends (a
    * fallback entry's own messages), else the client's.
    */
-  async lease(req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null, body: ArrayBuffer | null = null): Promise<LeaseResult> {
+  async lease(
+    req: ApiRequest, model: string, tried: ReadonlySet<string>, ctx: RequestContext, cooldownTimeMs: number | null,
+    body: ArrayBuffer | null = null, creds: RequestCredentials | null = null,
+  ): Promise<LeaseResult> {
     const resolved = this.#names.resolve(model);
     if (resolved === null) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
-    const actor = this.#actors.get(resolved.group);
-    if (actor === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
+    const configured = this.#actors.get(resolved.group);
+    if (configured === undefined) return { error: this.#modelNotFound(model), actor: null, unavailable: null };
     const sent = body ?? req.body;
     // A deployment named by its id skips the pre-call checks, as in LiteLLM.
-    const checked = this.#checks !== null && resolved.deploymentId === null ? await this.#checks.check(req, sent, model, actor) : null;
-    if (checked instanceof ProxyError) return { error: checked, actor, unavailable: null };
+    const checked = this.#checks !== null && resolved.deploymentId === null ? await this.#checks.check(req, sent, model, configured) : null;
+    if (checked instanceof ProxyError) return { error: checked, actor: configured, unavailable: null };
     if (ctx.aborted) return null;
-    const allow = checked?.allow ?? null;
+    let allow = checked?.allow ?? null;
+    let actor = configured;
+    let deploymentId = resolved.deploymentId;
+    if (creds !== null && this.#credentials !== null) {
+      // The request's own credentials: every deployment of the group as one with them, in an actor of its own.
+      const refused = this.#credentials.rules.check(resolved.group, creds);
+      if (refused !== null) return { error: refused, actor: null, unavailable: null };
+      actor = this.#credentials.actors.actorFor(configured, creds);
+      if (allow !== null) allow = translateIds(configured, actor, allow);
+      if (deploymentId !== null) deploymentId = [...translateIds(configured, actor, new Set([deploymentId]))][0] ?? deploymentId;
+    }
     // Free unless the group has a tpm and some deployment is near it: then the exact count decides.
     let promptTokens = 0;
     if (actor.hasTpm) {
@@ -126,7 +147,7 @@ export class Admission {
     for (;;) {
       const pick = { now: this.#clock(), random: this.#random, stream: req.stream };
       const skip = full === null ? tried : new Set([...tried, ...full]);
-      const base = { deploymentId: resolved.deploymentId, allow, cooldownTimeMs, promptTokens };
+      const base = { deploymentId, allow, cooldownTimeMs, promptTokens };
       let got = actor.acquire(pick, { ...base, exclude: skip.size > 0 ? skip : null });
       // Every untried deployment is unavailable: a retry may go back to one already tried.
       if ('reason' in got && tried.size > 0) got = actor.acquire(pick, { ...base, exclude: full });

@@ -10,6 +10,7 @@ import { newTaskId, type Dispatcher } from '../upstream/dispatch.js';
 import { carries } from '../upstream/relay-headers.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
 import { retryAfterHeader, type Admission, type LeaseResult } from './admission.js';
+import type { RequestCredentials } from './client-credentials.js';
 import type { DeploymentView, GroupActor, Unavailable } from './group-actor.js';
 import { ModelNames, type Resolved } from '../config/model-names.js';
 import { classifyFailure } from './policy/classify.js';
@@ -120,24 +121,24 @@ export class Attempts {
    * ones (`llm_provider-*`). An x-ratelimit-* header the upstream sent itself is passed through
    * and replaces the group's computed one of that name, as in LiteLLM.
    */
-  #headers(actor: GroupActor, d: DeploymentView, resolved: Resolved, extra?: Readonly<Record<string, string>> | null, upstream?: readonly string[] | null): string[] {
+  #headers(secrets: Secrets, actor: GroupActor, d: DeploymentView, resolved: Resolved, extra?: Readonly<Record<string, string>> | null, upstream?: readonly string[] | null): string[] {
     const h = [...d.responseHeaders, 'x-litellm-model-group', resolved.reportedGroup];
     if (actor.hasLimits) {
       const rl = actor.rateLimitHeaders(this.#clock());
       if (upstream == null) h.push(...rl);
       else for (let i = 0; i < rl.length; i += 2) if (!carries(upstream, rl[i]!)) h.push(rl[i]!, rl[i + 1]!);
     }
-    if (upstream != null) h.push(...this.#clean(upstream));
+    if (upstream != null) h.push(...Attempts.#clean(secrets, upstream));
     if (extra) for (const k in extra) h.push(k, extra[k]!);
     return h;
   }
 
   /** Relayed upstream values with the config's secrets cut out (an upstream may echo a key anywhere): one test over them all. */
-  #clean(pairs: readonly string[]): readonly string[] {
+  static #clean(secrets: Secrets, pairs: readonly string[]): readonly string[] {
     let joined = '';
     for (let i = 1; i < pairs.length; i += 2) joined += `${pairs[i]!}\n`;
-    if (this.#secrets.redact(joined) === joined) return pairs;
-    return pairs.map((v, i) => (i % 2 === 1 ? this.#secrets.redact(v) : v));
+    if (secrets.redact(joined) === joined) return pairs;
+    return pairs.map((v, i) => (i % 2 === 1 ? secrets.redact(v) : v));
   }
 
   /** A failure before any deployment answered: unknown model, nothing available, context window. */
@@ -165,7 +166,7 @@ export class Attempts {
   }
 
   /** The failure of an attempt that reached a deployment. */
-  #attemptFailure(req: ApiRequest, actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null; upstream?: readonly string[] | null }): AttemptResult {
+  #attemptFailure(req: ApiRequest, secrets: Secrets, actor: GroupActor, d: DeploymentView, resolved: Resolved, model: string, f: { status: number; error: ErrorEnvelope; retryAfterMs: number | null; cls: ErrorClass; headers?: Readonly<Record<string, string>> | null; upstream?: readonly string[] | null }): AttemptResult {
     const extra: Record<string, string> = { ...(f.headers ?? {}) };
     if (f.retryAfterMs !== null) extra['retry-after'] = retryAfterHeader(f.retryAfterMs);
     this.onAttemptFailure?.(d.label, f.status, f.error.message, req.requestId ?? null);
@@ -176,7 +177,7 @@ export class Attempts {
         cls: f.cls,
         status: f.status,
         error: f.error,
-        headers: this.#headers(actor, d, resolved, extra, f.upstream),
+        headers: this.#headers(secrets, actor, d, resolved, extra, f.upstream),
         retryAfterMs: f.retryAfterMs,
         label: d.label,
         group: model,
@@ -187,9 +188,11 @@ export class Attempts {
   }
 
   /** One non-streaming attempt. */
-  async call(req: ApiRequest, ctx: RequestContext, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
+  /** `creds`: the request's own credentials (client-credentials.ts); their redactor replaces the config's for this request. */
+  async call(req: ApiRequest, ctx: RequestContext, model: string, tried: Set<string>, opts: AttemptOptions, creds: RequestCredentials | null = null): Promise<AttemptResult> {
     const bodyOverride = opts.body;
-    const got: LeaseResult = await this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride);
+    const secrets = creds?.secrets ?? this.#secrets;
+    const got: LeaseResult = await this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride, creds);
     if (got === null) return null;
     if ('error' in got) return this.#leaseFailure(model, got);
     const { lease, actor, resolved } = got;
@@ -209,8 +212,8 @@ export class Attempts {
       ctx.setAbort(null);
       lease.done({ kind: 'worker-failed' }, this.#clock());
       const row = failures.WORKER_FAILED;
-      const e = new ProxyError(row.error, this.#secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
-      return this.#attemptFailure(req, actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
+      const e = new ProxyError(row.error, secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
+      return this.#attemptFailure(req, secrets, actor, d, resolved, model, { status: e.status, error: proxyEnvelope(e), retryAfterMs: null, cls: row.cls });
     }
     ctx.setAbort(null);
     if (ctx.aborted) return null;
@@ -219,24 +222,24 @@ export class Attempts {
       if (result.finishReason === 'content_filter' && opts.contentFilterFails) {
         lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
         const e = new ProxyError('INVALID_REQUEST', `litellm.ContentPolicyViolationError: ${d.label} stopped with finish_reason content_filter`);
-        return this.#attemptFailure(req, actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
+        return this.#attemptFailure(req, secrets, actor, d, resolved, model, { status: 400, error: proxyEnvelope(e), retryAfterMs: null, cls: 'content-policy' });
       }
       lease.done({ kind: 'ok', latencyMs: now - lease.startedAt, usage: result.usage }, now);
-      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(actor, d, resolved, null, result.headers), upstreamMs: now - lease.startedAt, usage: result.usage } };
+      return { ok: true, group: model, reply: { status: result.status, body: result.body, headers: this.#headers(secrets, actor, d, resolved, null, result.headers), upstreamMs: now - lease.startedAt, usage: result.usage } };
     }
     if ('error' in result) {
-      const e = wireFailure(result.error, timeoutMs, this.#secrets);
+      const e = wireFailure(result.error, timeoutMs, secrets);
       lease.done(e.outcome, now);
       if (e.error === null) return null;
-      return this.#attemptFailure(req, actor, d, resolved, model, {
+      return this.#attemptFailure(req, secrets, actor, d, resolved, model, {
         status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
       });
     }
     const outcome: Outcome = { kind: 'upstream-error', status: result.status, retryAfterMs: result.retryAfterMs };
     lease.done(outcome, now);
     const text = Buffer.from(result.body).toString('utf8');
-    return this.#attemptFailure(req, actor, d, resolved, model, {
-      status: result.status, error: upstreamError(result.status, text, d.label, this.#secrets), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
+    return this.#attemptFailure(req, secrets, actor, d, resolved, model, {
+      status: result.status, error: upstreamError(result.status, text, d.label, secrets), retryAfterMs: result.retryAfterMs, cls: classifyFailure({ status: result.status, body: text, kind: 'upstream-error' }),
       upstream: result.headers,
     });
   }
@@ -245,9 +248,10 @@ export class Attempts {
    * One streaming attempt. Failures before the first byte go back to the plan like any
    * failure, unseen by the client; after it, the client gets a final SSE error event.
    */
-  stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, opts: AttemptOptions): Promise<AttemptResult> {
+  stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, model: string, tried: Set<string>, opts: AttemptOptions, creds: RequestCredentials | null = null): Promise<AttemptResult> {
     const bodyOverride = opts.body;
-    return this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride).then((got) => {
+    const secrets = creds?.secrets ?? this.#secrets;
+    return this.#admission.lease(req, model, tried, ctx, opts.cooldownTimeMs, bodyOverride, creds).then((got) => {
       if (got === null) return null;
       if ('error' in got) return this.#leaseFailure(model, got);
       const { lease, actor, resolved } = got;
@@ -267,7 +271,7 @@ export class Attempts {
               if (ctx.aborted) return;
               started = true;
               // The plan adds its retry/fallback headers to this reply; the consumer commits them now.
-              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(actor, d, resolved, null, upstream), upstreamMs: performance.now() - sentAt } });
+              resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(secrets, actor, d, resolved, null, upstream), upstreamMs: performance.now() - sentAt } });
             },
             data: (buf) => {
               ttftMs ??= this.#clock() - lease.startedAt;
@@ -283,25 +287,25 @@ export class Attempts {
               settle({ kind: 'upstream-error', status, retryAfterMs });
               if (ctx.aborted) return resolve(null);
               const text = Buffer.from(body).toString('utf8');
-              const error = upstreamError(status, text, d.label, this.#secrets);
+              const error = upstreamError(status, text, d.label, secrets);
               if (started) {
                 this.onAttemptFailure?.(d.label, status, error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(error));
               }
-              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
+              resolve(this.#attemptFailure(req, secrets, actor, d, resolved, model, {
                 status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }), upstream,
               }));
             },
             error: (wire) => {
               ctx.setAbort(null);
-              const e = wireFailure(wire, streamTimeoutMs, this.#secrets);
+              const e = wireFailure(wire, streamTimeoutMs, secrets);
               settle(e.outcome);
               if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
                 this.onAttemptFailure?.(d.label, e.error.status, e.error.message, req.requestId ?? null);
                 return consumer.error(envelopeJson(proxyEnvelope(e.error)));
               }
-              resolve(this.#attemptFailure(req, actor, d, resolved, model, {
+              resolve(this.#attemptFailure(req, secrets, actor, d, resolved, model, {
                 status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,
               }));
             },

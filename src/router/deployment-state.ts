@@ -1,20 +1,21 @@
 /**
- * One deployment's health and metrics: in-flight counts, cooldown and half-open state, the
- * failure counters LiteLLM's cooldown rules read, latency samples, and the usage window. All
- * mutable fields are private; pickers read the Candidate view through getters (no copies,
- * no allocation). Only the owning GroupActor calls the methods that change it; everything
- * else sees a `DeploymentView` (the type GroupActor hands out), or a snapshot.
+ * One `model_list` entry as the router sees it: its configuration, what to call (targets,
+ * precomputed headers, label) and its limits, over the DeploymentHealth of its id (in-flight
+ * counts, cooldown, failure counters, latency, usage window, sync ledger). Entries with one id
+ * share one DeploymentHealth (`shareHealthWith`), as LiteLLM keys all of that by id; each keeps
+ * its own call data. Pickers read the Candidate view through getters (no copies, no
+ * allocation). Only the owning GroupActor calls the methods that change state; everything else
+ * sees a `DeploymentView` (the type GroupActor hands out), or a snapshot.
  */
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
-import { LatencySamples } from './latency-samples.js';
-import { updatePeakEwma } from './strategies/peak-ewma.js';
+import { DeploymentHealth, type Blocked, type SharedUsage } from './deployment-health.js';
 import type { Candidate } from './strategies/types.js';
-import { SyncLedger, type PendingUsage, type SharedView } from './sync-ledger.js';
-import { UsageWindow } from './usage-window.js';
+import type { PendingUsage, SharedView } from './sync-ledger.js';
 import type { DeploymentMetrics } from '../metrics/prometheus.js';
 
+export type { Blocked } from './deployment-health.js';
 
 /** What anyone but the owning actor may read of a deployment: its configuration and the picker's view. */
 export interface DeploymentView extends Candidate {
@@ -51,11 +52,6 @@ export interface DeploymentSnapshot {
   readonly latencyScore: number | null;
 }
 
-export type Blocked = 'cooldown' | 'rpm' | 'tpm' | 'parallel';
-
-/** The fresh part of the cluster view a limit check reads. */
-type SharedUsage = { readonly requests: number; readonly tokens: number; readonly leasedByOthers: number };
-
 export class DeploymentState implements DeploymentView {
   readonly cfg: DeploymentConfig;
   readonly id: string;
@@ -70,37 +66,8 @@ export class DeploymentState implements DeploymentView {
   readonly label: string;
   /** Pre-bound Prometheus children (null: no metrics); the actor counts each settled lease here. */
   readonly metrics: DeploymentMetrics | null;
-  /** This instance's own rpm/tpm window (the cluster's comes through the ledger). */
-  #window = new UsageWindow();
-  #ledger = new SyncLedger();
-
-  /** Requests in flight from this instance: what leases count and shutdown waits for. */
-  #localInFlight = 0;
-  /** Requests in flight to this deployment from other live instances (from the last sync). */
-  #remoteInFlight = 0;
-  #successes = 0;
-  #failures = 0;
-  #cooldownUntil = 0;
-  /** Length of the last cooldown, ms; a failed half-open probe cools for longer than this. */
-  #lastCooldownMs = 0;
-  /** After a cooldown ends, one probe request tests the deployment before full traffic returns. */
-  #halfOpen = false;
-  #probeInFlight = false;
-  /** LiteLLM's per-deployment success/failure counters: a 60 s window fixed from its first event. */
-  #statsSince = 0;
-  #statsSuccesses = 0;
-  #statsFailures = 0;
-  /** LiteLLM's `failed_calls` for allowed_fails (its window is the cooldown time, fixed from the first failure). */
-  #failedCalls = 0;
-  #failedCallsUntil = 0;
-  // Candidate fields, refreshed by `refreshUsage` before each pick.
-  #windowRequests = 0;
-  #windowTokens = 0;
-  #ewmaMs: number | null = null;
-  #ewmaUpdatedAt: number | null = null;
-  readonly #latency: LatencySamples;
-  /** After a config reload: the object that took this deployment's state over (cooldowns go on to it). */
-  #successor: DeploymentState | null = null;
+  /** The state of this entry's id; shared with the other entries of that id. */
+  #h: DeploymentHealth;
 
   constructor(
     cfg: DeploymentConfig,
@@ -116,7 +83,7 @@ export class DeploymentState implements DeploymentView {
     this.order = cfg.order ?? Number.POSITIVE_INFINITY;
     this.maxParallel = cfg.maxParallelRequests ?? opts.defaultMaxParallel;
     this.costPerToken = opts.costPerToken;
-    this.#latency = new LatencySamples(opts.latencyTtlMs);
+    this.#h = new DeploymentHealth(opts.latencyTtlMs);
     this.targets = targets;
     const apiBase = cfg.apiBase === null ? '' : cfg.apiBase.split('?')[0]!;
     this.responseHeaders = apiBase === ''
@@ -125,81 +92,75 @@ export class DeploymentState implements DeploymentView {
     this.label = `${cfg.group}/${cfg.id.length > 16 ? cfg.id.slice(0, 12) : cfg.id}`;
   }
 
+  /**
+   * Another entry with this id came first: from now on this entry reads and writes that
+   * entry's state (LiteLLM keys cooldowns, usage and in-flight counts by id). Called by the
+   * actor while it is built, before any request.
+   */
+  shareHealthWith(first: DeploymentState): void {
+    if (first.id !== this.id) throw new Error(`deployment ${this.label} cannot share state with ${first.label}: the ids differ`);
+    this.#h = first.#h;
+  }
+
   // --- the Candidate view (getters: pickers stay allocation-free) -----------------------------
 
   /** What pickers rank on: requests in flight across the cluster (local alone without Redis). */
   get inFlight(): number {
-    return this.#localInFlight + this.#remoteInFlight;
+    return this.#h.inFlight;
   }
   get windowRequests(): number {
-    return this.#windowRequests;
+    return this.#h.windowRequests;
   }
   get windowTokens(): number {
-    return this.#windowTokens;
+    return this.#h.windowTokens;
   }
   get latencyScore(): number | null {
-    return this.#latency.score;
+    return this.#h.latencyScore;
   }
   get ttftScore(): number | null {
-    return this.#latency.ttftScore;
+    return this.#h.ttftScore;
   }
   get latencyUpdatedAt(): number | null {
-    return this.#latency.updatedAt;
+    return this.#h.latencyUpdatedAt;
   }
   get ewmaMs(): number | null {
-    return this.#ewmaMs;
+    return this.#h.ewmaMs;
   }
   get ewmaUpdatedAt(): number | null {
-    return this.#ewmaUpdatedAt;
+    return this.#h.ewmaUpdatedAt;
   }
 
   // --- read-only facts the actor decides on ---------------------------------------------------
 
   /** Requests and tokens in this instance's own 60 s window. */
   localRequests(now: number): number {
-    return this.#window.requests(now);
+    return this.#h.localRequests(now);
   }
   localTokens(now: number): number {
-    return this.#window.tokens(now);
+    return this.#h.localTokens(now);
   }
-
   get localInFlight(): number {
-    return this.#localInFlight;
+    return this.#h.localInFlight;
   }
   get cooldownUntil(): number {
-    return this.#cooldownUntil;
+    return this.#h.cooldownUntil;
   }
   get lastCooldownMs(): number {
-    return this.#lastCooldownMs;
+    return this.#h.lastCooldownMs;
   }
   /** Half-open with no probe out yet: the next request admitted is the probe. */
   probeDue(now: number): boolean {
-    return this.#halfOpen && this.#cooldownUntil <= now;
+    return this.#h.probeDue(now);
   }
   get stats(): { readonly successes: number; readonly failures: number } {
-    return { successes: this.#statsSuccesses, failures: this.#statsFailures };
+    return this.#h.stats;
   }
   get failedCalls(): number {
-    return this.#failedCalls;
+    return this.#h.failedCalls;
   }
 
   snapshot(): DeploymentSnapshot {
-    return {
-      id: this.id,
-      label: this.label,
-      localInFlight: this.#localInFlight,
-      remoteInFlight: this.#remoteInFlight,
-      successes: this.#successes,
-      failures: this.#failures,
-      cooldownUntil: this.#cooldownUntil,
-      lastCooldownMs: this.#lastCooldownMs,
-      halfOpen: this.#halfOpen,
-      probeInFlight: this.#probeInFlight,
-      windowRequests: this.#windowRequests,
-      windowTokens: this.#windowTokens,
-      leaseRemaining: this.#ledger.leaseRemaining,
-      latencyScore: this.#latency.score,
-    };
+    return { id: this.id, label: this.label, ...this.#h.snapshot() };
   }
 
   // --- state transitions (called by the owning GroupActor only) -------------------------------
@@ -209,35 +170,21 @@ export class DeploymentState implements DeploymentView {
    * local window. Returns the view it used (null: local), for `limitedBy`.
    */
   refreshUsage(now: number): SharedUsage | null {
-    const sh = this.#ledger.view(now);
-    if (sh !== null) {
-      this.#windowRequests = sh.requests + this.#ledger.unsyncedRequests;
-      this.#windowTokens = sh.tokens + this.#ledger.unsyncedTokens;
-    } else {
-      this.#windowRequests = this.#window.requests(now);
-      this.#windowTokens = this.#window.tokens(now);
-    }
-    return sh;
+    return this.#h.refreshUsage(now);
   }
 
   /** Cooling, or half-open with its probe out: closed to traffic whatever the limits say. */
   isClosed(now: number): boolean {
-    return this.#cooldownUntil > now || (this.#halfOpen && this.#probeInFlight);
+    return this.#h.isClosed(now);
   }
 
   /**
-   * Which limit keeps an open deployment from taking a request, or null when none does. A pure
-   * query: the usage it reads is what `refreshUsage` computed, `sh` the view it returned.
+   * Which of this entry's limits keeps it from taking a request, or null when none does. A
+   * pure query: the usage it reads is what `refreshUsage` computed, `sh` the view it returned.
    * (The actor asks `isClosed` first: a closed deployment is 'cooldown' whatever its limits.)
    */
   limitedBy(sh: SharedUsage | null, promptTokens = 0): Exclude<Blocked, 'cooldown'> | null {
-    if (sh !== null) {
-      // Past the lease, a request needs a reservation; skip the round trip when it is clearly full.
-      if (this.rpm !== null && this.#ledger.leaseRemaining <= 0 && this.#windowRequests + sh.leasedByOthers >= this.rpm) return 'rpm';
-    } else if (this.rpm !== null && this.#windowRequests >= this.rpm) return 'rpm';
-    if (this.tpm !== null && !this.fitsTokens(promptTokens)) return 'tpm';
-    if (this.maxParallel !== null && this.#localInFlight >= this.maxParallel) return 'parallel';
-    return null;
+    return this.#h.limitedBy(this, sh, promptTokens);
   }
 
   /**
@@ -246,102 +193,64 @@ export class DeploymentState implements DeploymentView {
    * prompt not counted (0) still needs one token of room, so a full window refuses it.
    */
   fitsTokens(promptTokens: number): boolean {
-    return this.tpm === null || this.#windowTokens + Math.max(promptTokens, 1) <= this.tpm;
+    return this.#h.fitsTokens(this, promptTokens);
   }
 
   /** True when admitting a request needs an atomic reservation in Redis first (its lease is spent). */
   needsReservation(now: number): boolean {
-    return this.rpm !== null && this.#ledger.leaseRemaining <= 0 && this.#ledger.view(now) !== null;
+    return this.#h.needsReservation(this, now);
   }
 
   /** Counts one admitted request. `reserved`: already counted in Redis by a reservation. */
   admit(now: number, reserved: boolean): void {
-    this.#localInFlight++;
-    this.#window.add(now, 1, 0);
-    this.#windowRequests++;
-    this.#ledger.admit(now, reserved);
-    if (this.#halfOpen && this.#cooldownUntil <= now) this.#probeInFlight = true;
+    this.#h.admit(now, reserved);
   }
 
   /** The lease ended: one fewer in flight. Returns whether it was the half-open probe. */
   release(): boolean {
-    this.#localInFlight--;
-    const probe = this.#halfOpen && this.#probeInFlight;
-    if (probe) this.#probeInFlight = false;
-    return probe;
+    return this.#h.release();
   }
 
   /** A probe succeeded: full traffic returns. */
   closeCircuit(): void {
-    this.#halfOpen = false;
-    this.#lastCooldownMs = 0;
+    this.#h.closeCircuit();
   }
 
   /** Counts an event in the fixed 60 s window LiteLLM's failure-rate rule reads. */
   countOutcome(now: number, failed: boolean): void {
-    if (now - this.#statsSince >= 60_000) {
-      this.#statsSince = now;
-      this.#statsSuccesses = 0;
-      this.#statsFailures = 0;
-    }
-    if (failed) this.#statsFailures++;
-    else this.#statsSuccesses++;
+    this.#h.countOutcome(now, failed);
   }
 
   /** One failure: counted, and (allowed_fails) the failed-calls window opened at `now` when the last one ended. */
   recordFailure(now: number, windowMs: number): void {
-    this.#failures++;
-    if (now >= this.#failedCallsUntil) {
-      this.#failedCalls = 0;
-      this.#failedCallsUntil = now + windowMs;
-    }
+    this.#h.recordFailure(now, windowMs);
   }
 
   countFailedCall(): void {
-    this.#failedCalls++;
+    this.#h.countFailedCall();
   }
 
   /** Starts (or extends) a cooldown; what happens after it is a half-open probe. */
   coolDown(now: number, ms: number): void {
-    this.#successor?.coolDown(now, ms);
-    this.#cooldownUntil = Math.max(this.#cooldownUntil, now + ms);
-    this.#lastCooldownMs = ms;
-    this.#halfOpen = true;
-    this.#probeInFlight = false;
+    this.#h.coolDown(now, ms);
   }
 
   /** A cooldown another instance started (published, or read on reconnect). */
   applyRemoteCooldown(now: number, untilMs: number): void {
-    if (untilMs <= now || untilMs <= this.#cooldownUntil) return;
-    this.#cooldownUntil = untilMs;
-    this.#lastCooldownMs = untilMs - now;
-    this.#halfOpen = true;
-    this.#probeInFlight = false;
+    this.#h.applyRemoteCooldown(now, untilMs);
   }
 
   /** Milliseconds until this deployment's rpm/tpm window frees capacity (for a prompt of `promptTokens`). */
   msUntilCapacity(now: number, promptTokens = 0): number {
-    let ms = 0;
-    if (this.rpm !== null) ms = Math.max(ms, this.#window.msUntilBelow(this.rpm, now, 'requests'));
-    if (this.tpm !== null) ms = Math.max(ms, this.#window.msUntilBelow(this.tpm - Math.max(promptTokens, 1) + 1, now, 'tokens'));
-    return ms;
+    return this.#h.msUntilCapacity(this, now, promptTokens);
   }
 
   recordSuccess(now: number, latencyMs: number, usage: Usage | null, ttftMs: number | undefined): void {
-    this.#successes++;
-    this.#latency.recordSuccess(now, latencyMs, usage?.completionTokens ?? 0, ttftMs);
-    this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, latencyMs, now);
-    this.#ewmaUpdatedAt = now;
-    if (usage) {
-      this.#window.add(now, 0, usage.totalTokens);
-      this.#ledger.addPending(now, 0, usage.totalTokens);
-    }
+    this.#h.recordSuccess(now, latencyMs, usage, ttftMs);
   }
 
   recordTimeout(now: number, elapsedMs: number): void {
-    this.#latency.recordTimeout(now);
-    this.#ewmaMs = updatePeakEwma(this.#ewmaMs, this.#ewmaUpdatedAt, Math.max(elapsedMs, (this.#ewmaMs ?? 0) * 2), now);
-    this.#ewmaUpdatedAt = now;
+    this.#h.recordTimeout(now, elapsedMs);
   }
 
   /**
@@ -349,60 +258,39 @@ export class DeploymentState implements DeploymentView {
    * half-open, failure counters, latency samples, the usage window and the sync ledger with
    * its Redis lease, both shared from now on, so usage recorded by requests still finishing on
    * the old object counts here too). The new config's limits apply. In-flight counts are not
-   * taken: requests in flight release the object they were admitted on.
+   * taken: requests in flight release the object they were admitted on. Entries sharing this
+   * one's state take it over with it.
    */
   adopt(old: DeploymentState): void {
-    // A request still running on the old object that fails cools this one too.
-    old.#successor = this;
-    this.#window = old.#window;
-    this.#ledger = old.#ledger;
-    this.#remoteInFlight = old.#remoteInFlight;
-    this.#successes = old.#successes;
-    this.#failures = old.#failures;
-    this.#cooldownUntil = old.#cooldownUntil;
-    this.#lastCooldownMs = old.#lastCooldownMs;
-    this.#halfOpen = old.#halfOpen;
-    // A probe still out on the old object ends there; the next request here is the probe.
-    this.#probeInFlight = false;
-    this.#statsSince = old.#statsSince;
-    this.#statsSuccesses = old.#statsSuccesses;
-    this.#statsFailures = old.#statsFailures;
-    this.#failedCalls = old.#failedCalls;
-    this.#failedCallsUntil = old.#failedCallsUntil;
-    this.#windowRequests = old.#windowRequests;
-    this.#windowTokens = old.#windowTokens;
-    this.#latency.adopt(old.#latency);
-    this.#ewmaMs = old.#ewmaMs;
-    this.#ewmaUpdatedAt = old.#ewmaUpdatedAt;
+    this.#h.adopt(old.#h);
   }
 
-  // --- the sync ledger (through the actor's sync methods) -------------------------------------
+  // --- the sync ledger (through the actor's sync methods; once per id) ------------------------
 
   attachSync(): void {
-    this.#ledger.attach();
+    this.#h.attachSync();
   }
 
-  /** The outbound half of a sync round for this deployment. */
+  /** The outbound half of a sync round for this deployment's id. */
   drainForSync(now: number): SyncDelta {
-    const leaseRemaining = this.#ledger.leaseRemaining;
-    return { id: this.id, rpm: this.rpm, leaseRemaining, pending: this.#ledger.drain(now), localInFlight: this.#localInFlight };
+    const leaseRemaining = this.#h.leaseRemaining;
+    return { id: this.id, rpm: this.rpm, leaseRemaining, pending: this.#h.drainLedger(now), localInFlight: this.#h.localInFlight };
   }
 
   restorePending(items: readonly PendingUsage[]): void {
-    this.#ledger.restore(items);
+    this.#h.restorePending(items);
   }
 
   applySync(at: number, v: SharedView): void {
-    this.#ledger.apply(at, v);
-    this.#remoteInFlight = v.remoteInFlight;
+    this.#h.applySync(at, v);
   }
 
   dropLease(): void {
-    this.#ledger.dropLease();
+    this.#h.dropLease();
   }
 }
 
-/** One deployment's part of an outbound sync round. */
+/** One deployment id's part of an outbound sync round. */
 export interface SyncDelta {
   readonly id: string;
   readonly rpm: number | null;

@@ -112,6 +112,8 @@ export class GroupActor {
   /** The group's deployments, read-only (changes go through this actor's methods). */
   readonly deployments: readonly DeploymentView[];
   readonly #states: readonly DeploymentState[];
+  /** The first entry of each id: one per state, for what is counted once per id (sync, in-flight totals). */
+  readonly #unique: readonly DeploymentState[];
   readonly #byId: ReadonlyMap<string, DeploymentState>;
   readonly #pick: Picker;
   readonly #opts: ActorOptions;
@@ -124,11 +126,30 @@ export class GroupActor {
     this.name = name;
     this.deployments = deployments;
     this.#states = deployments;
-    this.#byId = new Map(deployments.map((d) => [d.id, d]));
+    // Entries with one id share one state, as LiteLLM keys it by id: a 429 or 401 on either
+    // cools both, and their usage and in-flight counts are one. A lookup by id finds the first
+    // (LiteLLM's get_deployment returns the first match).
+    const byId = new Map<string, DeploymentState>();
+    for (const d of deployments) {
+      const first = byId.get(d.id);
+      if (first === undefined) byId.set(d.id, d);
+      else d.shareHealthWith(first);
+    }
+    this.#byId = byId;
+    this.#unique = [...byId.values()];
+    this.syncIds = this.#unique.map((d) => d.id);
     this.hasLimits = deployments.some((d) => d.rpm !== null || d.tpm !== null);
     this.hasTpm = deployments.some((d) => d.tpm !== null);
     this.#pick = pick;
     this.#opts = opts;
+  }
+
+  /**
+   * An actor of the same name, picker and cooldown rules over `states` (a request's own
+   * credentials, credential-actors.ts), without metrics.
+   */
+  derive(states: readonly DeploymentState[]): GroupActor {
+    return new GroupActor(this.name, states, this.#pick, { ...this.#opts, metrics: null });
   }
 
   /** The group's metrics (whole-request latency, retries, queue waits); null without metrics. */
@@ -154,6 +175,9 @@ export class GroupActor {
     }
     return false;
   }
+
+  /** The group's distinct deployment ids, in the order the sync methods take and give their deltas and views. */
+  readonly syncIds: readonly string[];
 
   /** Picks a deployment and counts the request; `Unavailable` says why none could be. */
   acquire(ctx: PickContext, opts: AcquireOptions = {}): Lease | Unavailable | { readonly reserve: DeploymentView } {
@@ -194,7 +218,9 @@ export class GroupActor {
 
   /** Counts the request on `d` after a reservation was answered (`reserved`: Redis counted it) and hands out its lease. */
   admit(d: DeploymentView, now: number, reserved: boolean, opts: AcquireOptions = {}): Lease {
-    return this.#admit(this.#byId.get(d.id)!, now, reserved, opts);
+    // The entry that was picked (twins share state but each keeps its own targets).
+    const picked = this.#states.find((s) => s === d) ?? this.#byId.get(d.id)!;
+    return this.#admit(picked, now, reserved, opts);
   }
 
   #admit(d: DeploymentState, now: number, reserved: boolean, opts: AcquireOptions): Lease {
@@ -338,30 +364,30 @@ export class GroupActor {
 
   /** From now on admitted usage is kept for the sync rounds. */
   attachSync(): void {
-    for (const d of this.#states) d.attachSync();
+    for (const d of this.#unique) d.attachSync();
   }
 
-  /** Outbound half of a sync round: each deployment's unflushed usage and local in-flight count, in `deployments` order. */
+  /** Outbound half of a sync round: each id's unflushed usage and local in-flight count, in `syncIds` order. */
   drainForSync(now: number): SyncDelta[] {
-    return this.#states.map((d) => d.drainForSync(now));
+    return this.#unique.map((d) => d.drainForSync(now));
   }
 
-  /** The round's answer, one view per deployment in `deployments` order, applied with no await between them. */
+  /** The round's answer, one view per id in `syncIds` order, applied with no await between them. */
   applySync(at: number, views: readonly SharedView[]): void {
-    for (let i = 0; i < this.#states.length; i++) this.#states[i]!.applySync(at, views[i]!);
+    for (let i = 0; i < this.#unique.length; i++) this.#unique[i]!.applySync(at, views[i]!);
   }
 
   /** A round failed: its usage goes back to be flushed next time, and the leases are void. */
   restoreUnflushed(deltas: readonly SyncDelta[]): void {
-    for (let i = 0; i < this.#states.length; i++) {
-      this.#states[i]!.restorePending(deltas[i]!.pending);
-      this.#states[i]!.dropLease();
+    for (let i = 0; i < this.#unique.length; i++) {
+      this.#unique[i]!.restorePending(deltas[i]!.pending);
+      this.#unique[i]!.dropLease();
     }
   }
 
   /** Redis is gone (or restarted): every lease is void until the next grant. */
   dropLeases(): void {
-    for (const d of this.#states) d.dropLease();
+    for (const d of this.#unique) d.dropLease();
   }
 
   /** A cooldown another instance published (or one read on reconnect); false when the id is not ours. */
@@ -387,7 +413,7 @@ export class GroupActor {
   /** Requests in flight across the group (tests use it to prove leases return to zero). */
   inFlight(): number {
     let n = 0;
-    for (const d of this.#states) n += d.localInFlight;
+    for (const d of this.#unique) n += d.localInFlight;
     return n;
   }
 
@@ -399,7 +425,8 @@ export class GroupActor {
     let usedTok = 0;
     let anyRpm = false;
     let anyTpm = false;
-    for (const d of this.#states) {
+    // Once per id: entries sharing an id share one window, so its capacity counts once.
+    for (const d of this.#unique) {
       if (d.rpm !== null) { anyRpm = true; rpm += d.rpm; usedReq += d.localRequests(now); }
       if (d.tpm !== null) { anyTpm = true; tpm += d.tpm; usedTok += d.localTokens(now); }
     }

@@ -4,13 +4,13 @@
  * see anything but the task. The parts live beside it: plan.ts (retries, fallbacks, the final
  * error), attempt.ts (one attempt), admission.ts (name → lease), health.ts (probes).
  */
-import type { DeploymentConfig, ProxyConfig } from '../config/types.js';
-import { buildTarget, type Endpoint, type UpstreamTarget } from '../providers/index.js';
-import { responsesTarget } from '../providers/responses-target.js';
+import type { ProxyConfig } from '../config/types.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import { Admission, type Reserver } from './admission.js';
 import { Attempts } from './attempt.js';
 import { batchErrorReply, batchFastest, batchFastestStream, batchList, readBatch } from './batch.js';
+import { ClientBaseRules, readRequestCredentials, type RequestCredentials } from './client-credentials.js';
+import { CredentialActors } from './credential-actors.js';
 import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } from './group-actor.js';
 import { HealthChecks, type HealthReport } from './health.js';
 import { PreCallChecks } from './pre-call-checks.js';
@@ -19,8 +19,9 @@ import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import type { AttemptListener } from './attempt-trace.js';
 import { createPicker } from './strategies/index.js';
-import { ProxyError } from '../errors.js';
+import { targetsFor } from './targets.js';
 import { Secrets } from '../secrets.js';
+import { ProxyError, proxyErrorBody } from '../errors.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
 import { STREAM_STARTED_BODY, type ApiRequest, type Reply, type RequestContext, type RouterOptions, type StreamConsumer } from './types.js';
 
@@ -28,20 +29,6 @@ export { RequestContext, type ApiRequest, type AttemptFailure, type AttemptResul
 
 /** Requests that may queue per group for a concurrency slot. */
 const PARALLEL_QUEUE = 1000;
-
-const endpoints: readonly Endpoint[] = ['chat', 'completions', 'embeddings'];
-
-function targetsFor(cfg: DeploymentConfig): Record<Endpoint, UpstreamTarget> | null {
-  if (cfg.provider === 'mock' || cfg.apiBase === null) return null;
-  const family = cfg.provider;
-  const params = { family, upstreamModel: cfg.upstreamModel, apiBase: cfg.apiBase, apiKey: cfg.apiKey, apiVersion: cfg.apiVersion, extraHeaders: cfg.extraHeaders, basicAuth: cfg.basicAuth };
-  const out = {} as Record<Endpoint, UpstreamTarget>;
-  for (const e of endpoints) out[e] = buildTarget(params, e);
-  // Azure's Responses API has its own default version (LiteLLM's): only a configured api_version replaces it.
-  const configured = cfg.litellmParams.api_version;
-  out.responses = responsesTarget(configured === undefined || configured === null || configured === '' ? { ...params, apiVersion: null } : params);
-  return out;
-}
 
 export class Router {
   readonly config: ProxyConfig;
@@ -56,6 +43,7 @@ export class Router {
   readonly #health: HealthChecks;
   /** Mutable only in `onAttempt`, set when the router is wired (before it serves). */
   readonly #planEnv: { -readonly [K in keyof PlanEnv]: PlanEnv[K] };
+  readonly #credentialRules: ClientBaseRules;
   #onCooldown: ((d: DeploymentView, ms: number, why: string) => void) | null = null;
   readonly #metrics: ProxyMetrics | null;
   /** Deployments that took over the previous router's state (a reload); 0 otherwise. */
@@ -95,9 +83,14 @@ export class Router {
     this.actors = actors;
     this.names = config.names;
     const tokens = new PromptTokens(dispatcher);
+    this.#credentialRules = new ClientBaseRules(config);
     this.#admission = new Admission(actors, this.names, tokens, {
       clock: this.#clock, random,
       checks: config.router.enablePreCallChecks ? new PreCallChecks(tokens, { dropParams: config.router.dropParams ?? false }) : null,
+      credentials: {
+        rules: this.#credentialRules,
+        actors: new CredentialActors({ defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs }),
+      },
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
@@ -138,8 +131,22 @@ export class Router {
   };
 
   #callOne(req: ApiRequest, ctx: RequestContext): Promise<Reply | null> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts)).run();
+    const creds = this.#credentials(req);
+    if (creds instanceof ProxyError) return Promise.resolve(refusal(creds));
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.call(req, ctx, model, tried, opts, creds)).run();
     return this.#metrics === null ? run : this.#timed(req, run);
+  }
+
+  /**
+   * The request's own `api_key` / `api_base` (client-credentials.ts), or null; a 400 when one is
+   * malformed or the requested group does not take the endpoint: refused before any attempt,
+   * never retried and never sent to a fallback (each fallback group is checked when it is reached).
+   */
+  #credentials(req: ApiRequest): RequestCredentials | null | ProxyError {
+    const creds = readRequestCredentials(req.json, this.#secrets);
+    if (creds === null || creds instanceof ProxyError) return creds;
+    const group = this.names.resolve(req.model)?.group;
+    return group === undefined ? creds : (this.#credentialRules.check(group, creds) ?? creds);
   }
 
   /** `litellm_request_total_latency_metric`: the whole request, on the group it asked for. */
@@ -171,7 +178,9 @@ export class Router {
 
   /** A stream's plan: its reply is STREAM_STARTED_BODY once a stream started, else the answer to send. */
   #streamPlan(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<Reply | null> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    const creds = this.#credentials(req);
+    if (creds instanceof ProxyError) return Promise.resolve(refusal(creds));
+    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts, creds)).run();
     return this.#metrics === null ? run : this.#timed(req, run);
   }
 
@@ -254,4 +263,9 @@ export class Router {
     for (const a of this.actors.values()) n += a.inFlight();
     return n;
   }
+}
+
+/** The reply to a request refused before any attempt. */
+function refusal(e: ProxyError): Reply {
+  return { status: e.status, body: proxyErrorBody(e), headers: [] };
 }

@@ -76,8 +76,8 @@ export class RedisSync implements Reserver {
   constructor(settings: RedisSettings, actors: readonly GroupActor[], log: Logger, clock: () => number = Date.now) {
     this.#settings = settings;
     this.#actors = actors;
-    this.#ids = actors.flatMap((a) => a.deployments.map((d) => d.id));
-    this.#actorOf = new Map(actors.flatMap((a) => a.deployments.map((d) => [d.id, a] as const)));
+    this.#ids = actors.flatMap((a) => a.syncIds);
+    this.#actorOf = new Map(actors.flatMap((a) => a.syncIds.map((id) => [id, a] as const)));
     this.#log = log;
     this.#clock = clock;
     this.#tag = `{${settings.namespace}}`;
@@ -91,8 +91,8 @@ export class RedisSync implements Reserver {
   switchActors(actors: readonly GroupActor[]): void {
     for (const a of actors) a.attachSync();
     this.#actors = actors;
-    this.#ids = actors.flatMap((a) => a.deployments.map((d) => d.id));
-    this.#actorOf = new Map(actors.flatMap((a) => a.deployments.map((d) => [d.id, a] as const)));
+    this.#ids = actors.flatMap((a) => a.syncIds);
+    this.#actorOf = new Map(actors.flatMap((a) => a.syncIds.map((id) => [id, a] as const)));
   }
 
   get status(): SyncStatus {
@@ -232,7 +232,7 @@ export class RedisSync implements Reserver {
       let i = 0;
       for (const a of actors) {
         const views: SharedView[] = [];
-        for (let k = 0; k < a.deployments.length; k++, i++) {
+        for (let k = 0; k < a.syncIds.length; k++, i++) {
           const o = 1 + i * 5;
           views.push({
             requests: Number(out[o]),

@@ -8,6 +8,7 @@ import {
   AZURE_DEFAULT_API_VERSION, compatibleFamilies, normaliseApiBase, resolveProvider, type ProviderFamily,
 } from '../../providers/index.js';
 import type { MockResponse } from '../../providers/mock.js';
+import { readClientsideAuth } from '../clientside-auth.js';
 import { deploymentId, pyStr } from '../deployment-id.js';
 import { get, isObject, isUnset, kindOf, setOwn } from '../json.js';
 import { effectiveMaxParallel } from '../max-parallel.js';
@@ -33,7 +34,7 @@ const usedParamKeys = new Set([
   'model', 'api_key', 'api_base', 'api_version', 'organization', 'rpm', 'tpm', 'weight', 'order',
   'max_parallel_requests', 'timeout', 'request_timeout', 'stream_timeout', 'num_retries', 'cooldown_time',
   'mock_response', 'mock_timeout', 'extra_headers', 'extra_body', 'input_cost_per_token',
-  'output_cost_per_token', 'max_input_tokens', 'base_model', 'region_name', ...bodyDefaultKeys,
+  'output_cost_per_token', 'max_input_tokens', 'base_model', 'region_name', 'configurable_clientside_auth_params', ...bodyDefaultKeys,
 ]);
 /** Credentials a mock deployment never sends: an unset variable there is not worth a warning. */
 const credentialParams = new Set(['api_key', 'api_base', 'api_version', 'organization', 'extra_headers']);
@@ -222,6 +223,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
   if (typeof regionRaw === 'string' && regionRaw !== '') regionName = regionRaw;
   else if (!isUnset(regionRaw)) r.problem(joinKey(lpPath, 'region_name'), `must be a non-empty string such as "eu", got ${r.got(joinKey(lpPath, 'region_name'), regionRaw)}`);
 
+  const clientsideAuth = readClientsideAuth(r, joinKey(lpPath, 'configurable_clientside_auth_params'), get(lp, 'configurable_clientside_auth_params'));
   const id = readId(r, joinKey(miPath, 'id'), get(mi, 'id'), group, hashView);
   if (id === null || badBase || orgs === undefined) return null;
   const modelInfo: JsonObject = { ...mi };
@@ -251,6 +253,7 @@ function readDeployment(r: ConfigReader, entry: JsonValue, i: number, defaults: 
     bodyDefaults: readBodyDefaults(r, lpPath, lp),
     extraHeaders,
     basicAuth: basicAuth?.authorization ?? null,
+    clientsideAuth,
     costPerToken: deploymentCostPerToken({ litellmParams: lp, modelInfo, model }),
     inputCostPerToken: prices.input,
     outputCostPerToken: prices.output,

@@ -37,7 +37,7 @@ export const implementedSettings: Readonly<Record<SettingsSection, readonly stri
     'drop_params',
   ],
   // graceful_shutdown_seconds and allowed_origins are ours, not LiteLLM's.
-  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins'],
+  general_settings: ['master_key', 'max_request_size_mb', 'graceful_shutdown_seconds', 'background_health_checks', 'health_check_interval', 'allowed_origins', 'allow_client_side_credentials'],
 };
 
 /**
@@ -204,6 +204,7 @@ export function readServer(r: ConfigReader, general: JsonObject, litellm: JsonOb
     healthCheckIntervalMs: Math.round((interval ?? DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000),
     // LiteLLM's key, in litellm_settings: /metrics is public unless it is true.
     requireAuthForMetrics: r.boolean('litellm_settings.require_auth_for_metrics_endpoint', get(litellm, 'require_auth_for_metrics_endpoint')),
+    allowClientSideCredentials: r.boolean('general_settings.allow_client_side_credentials', get(general, 'allow_client_side_credentials')),
   };
 }
 
