@@ -21,8 +21,11 @@ import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext } from 
 /** What a plan may read: settings and counts, never the router itself (that import made a circle). */
 export interface PlanEnv {
   readonly reliability: ReliabilitySettings;
-  /** A group's size and how many of its deployments are not cooling. */
-  readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number };
+  /**
+   * A group's size, how many of its deployments are not cooling, and the `num_retries` of its
+   * deployment when it has exactly one (LiteLLM tags its mocked rate-limit error with it).
+   */
+  readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number; readonly numRetries?: number | null };
   /** The router's injected randomness (backoff jitter). */
   readonly random: () => number;
   /** Told of each retry within a group, and of each fallback's end (metrics); rare paths only. */
@@ -50,7 +53,8 @@ function flag(v: unknown): boolean {
 function readSwitches(json: Readonly<Record<string, unknown>>): MockSwitches {
   return {
     fallbacks: flag(json.mock_testing_fallbacks),
-    contextFallbacks: flag(json.mock_testing_context_fallbacks),
+    // LiteLLM reads `mock_testing_context_fallbacks`; its docs name `mock_testing_context_window_fallbacks`: both work here.
+    contextFallbacks: flag(json.mock_testing_context_fallbacks) || flag(json.mock_testing_context_window_fallbacks),
     contentPolicyFallbacks: flag(json.mock_testing_content_policy_fallbacks),
     rateLimitError: flag(json.mock_testing_rate_limit_error),
   };
@@ -218,7 +222,11 @@ export class RequestPlan {
       let failure: AttemptFailure;
       let roundDone = false;
       if (attempt === 0 && switches.rateLimitError) {
-        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#env.groupHealth(model));
+        const health = this.#env.groupHealth(model);
+        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', health);
+        // LiteLLM (`_handle_mock_testing_rate_limit_error`): the error carries the deployment's
+        // num_retries when the group has one deployment, and that number governs the retries.
+        if (health.numRetries != null) allowed = effectiveRetries(base, health.numRetries, null);
       } else {
         const before = tried.size;
         this.#attempts++;

@@ -203,10 +203,15 @@ export class Router {
     return r === null ? null : (this.actors.get(r.group) ?? null);
   }
 
-  /** A group's size and how many of its deployments are not cooling (for decisions made without an attempt). */
-  groupHealth(model: string): { size: number; healthy: number } {
+  /**
+   * A group's size and how many of its deployments are not cooling (for decisions made without
+   * an attempt), and its deployment's `num_retries` when it has exactly one.
+   */
+  groupHealth(model: string): { size: number; healthy: number; numRetries: number | null } {
     const actor = this.resolve(model);
-    return actor ? { size: actor.deployments.length, healthy: actor.healthyCount(this.#clock()) } : { size: 0, healthy: 0 };
+    if (actor === null) return { size: 0, healthy: 0, numRetries: null };
+    const size = actor.deployments.length;
+    return { size, healthy: actor.healthyCount(this.#clock()), numRetries: size === 1 ? (actor.deployments[0]!.cfg.numRetries ?? null) : null };
   }
 
   /** Requests in flight across every group. */
