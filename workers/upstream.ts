@@ -157,7 +157,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
       if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
-      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, body);
+      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel ?? task.upstreamModel, body);
       const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
@@ -180,7 +180,7 @@ export async function call(task: CallTask): Promise<CallResult> {
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
         const o = parsed as Record<string, unknown>;
         usage = readUsage(o.usage);
-        if ('model' in o) o.model = task.responseModel;
+        if (task.responseModel !== null && 'model' in o) o.model = task.responseModel;
         const first: unknown = Array.isArray(o.choices) ? o.choices[0] : undefined;
         if (first !== null && typeof first === 'object') {
           const fr = (first as Record<string, unknown>).finish_reason;
@@ -286,7 +286,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
         return true;
       }
       post({ t: 'head' });
-      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, includeUsage)) {
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel ?? task.upstreamModel, includeUsage)) {
         if (controller.signal.aborted) return false;
         await sendData(ev);
       }
@@ -322,7 +322,7 @@ export async function stream(task: StreamTask): Promise<boolean> {
       let usage = null;
       try {
         const o = JSON.parse(raw) as Record<string, unknown>;
-        if ('model' in o) o.model = task.responseModel;
+        if (task.responseModel !== null && 'model' in o) o.model = task.responseModel;
         usage = readUsage(o.usage);
         out = JSON.stringify(o);
       } catch {

@@ -23,8 +23,13 @@ import {
   type StreamConsumer,
 } from './types.js';
 
-/** The task one attempt hands the dispatcher (health probes build theirs here too). */
-export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer): TaskBase {
+/**
+ * The task one attempt hands the dispatcher (health probes build theirs here too).
+ * `keepUpstreamModel`: the attempt is a fallback, so the response keeps the `model` the upstream
+ * answered with (LiteLLM restamps the requested name only while `x-litellm-attempted-fallbacks`
+ * is 0); a mock deployment answers with its own upstream model name then.
+ */
+export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer, keepUpstreamModel = false): TaskBase {
   const target = d.targets?.[req.endpoint] ?? null;
   const requestMock = req.json.mock_response;
   const mock: MockResponse | null =
@@ -44,7 +49,7 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     id,
     endpoint: req.endpoint,
     body,
-    responseModel: model,
+    responseModel: keepUpstreamModel ? null : model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.
     headers: req.requestId === undefined || target === null ? (target?.headers ?? []) : [...target.headers, 'x-request-id', req.requestId],
@@ -194,7 +199,7 @@ export class Attempts {
     let result: CallResult;
     try {
       // A copy per attempt: the body is transferred to the worker, and a retry needs it again.
-      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, (bodyOverride ?? req.body).slice(0)), timeoutMs });
+      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, (bodyOverride ?? req.body).slice(0), opts.keepUpstreamModel), timeoutMs });
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
@@ -250,7 +255,7 @@ export class Attempts {
       const settle = (o: Outcome): void => lease.done(o, this.#clock());
       return new Promise<AttemptResult>((resolve) => {
         const handle = this.#dispatcher.stream(
-          { ...taskFor(req, model, d, resolved, newTaskId(), (bodyOverride ?? req.body).slice(0)), streamTimeoutMs },
+          { ...taskFor(req, model, d, resolved, newTaskId(), (bodyOverride ?? req.body).slice(0), opts.keepUpstreamModel), streamTimeoutMs },
           {
             head: (upstream) => {
               if (ctx.aborted) return;

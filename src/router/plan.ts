@@ -214,6 +214,7 @@ export class RequestPlan {
       timeoutMs: limits.timeoutMs,
       streamTimeoutMs: limits.streamTimeoutMs,
       cooldownTimeMs: limits.cooldownTimeMs,
+      keepUpstreamModel: entry !== null,
     };
     let allowed = base;
     /** Rounds of the group finished so far: every usable deployment tried, then a backoff. */

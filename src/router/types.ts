@@ -76,6 +76,8 @@ export interface AttemptOptions {
   readonly timeoutMs: number | null;
   readonly streamTimeoutMs: number | null;
   readonly cooldownTimeMs: number | null;
+  /** A fallback's attempt: the response keeps the upstream's `model` instead of the requested name. */
+  readonly keepUpstreamModel: boolean;
 }
 
 /** Runs one attempt on `model`, avoiding deployments in `tried` while others are available. */
