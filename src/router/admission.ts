@@ -8,6 +8,7 @@ import { ProxyError } from '../errors.js';
 import type { Dispatcher } from '../upstream/dispatch.js';
 import type { GroupActor, Lease, Unavailable } from './group-actor.js';
 import type { ModelNames, Resolved } from '../config/model-names.js';
+import { noDeploymentsError } from './no-deployments.js';
 import type { ApiRequest, RequestContext } from './types.js';
 
 /** The cluster's answer for an rpm-limited deployment whose local lease is spent. */
@@ -26,14 +27,6 @@ export interface Reserver {
 /** How long a request may wait for a concurrency slot (`max_parallel_requests`) before a 429. */
 const PARALLEL_WAIT_MS = 10_000;
 
-/** The longest Retry-After the proxy sends: a day (larger values say nothing more useful). */
-const MAX_RETRY_AFTER_HEADER_S = 86_400;
-
-/** Whole seconds, 1 at least; an upstream's absurd Retry-After (a far-future date) stays a plain integer. */
-export function retryAfterHeader(ms: number): string {
-  return String(Math.min(Math.max(1, Math.ceil(ms / 1000)), MAX_RETRY_AFTER_HEADER_S));
-}
-
 export type LeaseResult =
   | { readonly lease: Lease; readonly actor: GroupActor; readonly resolved: Resolved }
   | { readonly error: ProxyError; readonly actor: GroupActor | null; readonly unavailable: Unavailable | null }
@@ -48,13 +41,16 @@ export class Admission {
   readonly #random: () => number;
   /** Context window per deployment id, for `enable_pre_call_checks`; null when the checks are off. */
   readonly #maxInputTokens: ReadonlyMap<string, number> | null;
+  /** `enable_pre_call_checks` and the router's `cooldown_time`, as the "No deployments" message reports them. */
+  readonly #preCallChecks: boolean;
+  readonly #defaultCooldownMs: number;
   #reserver: Reserver | null = null;
 
   constructor(
     actors: ReadonlyMap<string, GroupActor>,
     names: ModelNames,
     dispatcher: Dispatcher,
-    opts: { clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null },
+    opts: { clock: () => number; random: () => number; maxInputTokens: ReadonlyMap<string, number> | null; preCallChecks?: boolean; defaultCooldownMs?: number },
   ) {
     this.#actors = actors;
     this.#names = names;
@@ -62,6 +58,8 @@ export class Admission {
     this.#clock = opts.clock;
     this.#random = opts.random;
     this.#maxInputTokens = opts.maxInputTokens;
+    this.#preCallChecks = opts.preCallChecks ?? false;
+    this.#defaultCooldownMs = opts.defaultCooldownMs ?? 5000;
   }
 
   /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
@@ -80,15 +78,7 @@ export class Admission {
   }
 
   #unavailableError(model: string, u: Unavailable): ProxyError {
-    const secs = retryAfterHeader(u.retryAfterMs);
-    const detail =
-      u.reason === 'limits' ? 'Every deployment is at its rpm/tpm limit for the current window.'
-      : u.reason === 'parallel' ? 'Every deployment is at its max_parallel_requests and no slot freed in time.'
-      : u.reason === 'cooldown' ? `cooldown_list=${JSON.stringify(u.cooling)}`
-      : 'No deployment passed the checks.';
-    return new ProxyError('NO_DEPLOYMENTS', `No deployments available for selected model, Try again in ${secs} seconds. Passed model=${model}. ${detail}`, {
-      headers: { 'retry-after': secs },
-    });
+    return noDeploymentsError(model, u, { preCallChecks: this.#preCallChecks, defaultCooldownMs: this.#defaultCooldownMs });
   }
 
   /**
@@ -132,7 +122,7 @@ export class Admission {
       }
       if (!('reason' in got)) return { lease: got, actor, resolved };
       if (full !== null && got.reason !== 'parallel') {
-        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling };
+        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling, shortestCooldownMs: got.shortestCooldownMs };
       }
       const left = deadline - this.#clock();
       if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) {

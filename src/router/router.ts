@@ -94,6 +94,7 @@ export class Router {
     this.names = config.names;
     this.#admission = new Admission(actors, this.names, dispatcher, {
       clock: this.#clock, random, maxInputTokens: config.router.enablePreCallChecks ? maxInputTokens : null,
+      preCallChecks: config.router.enablePreCallChecks, defaultCooldownMs: config.reliability.cooldownTimeMs,
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
