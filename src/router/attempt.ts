@@ -281,7 +281,7 @@ export class Attempts {
               const error = upstreamError(status, text, d.label, this.#secrets);
               if (started) {
                 this.onAttemptFailure?.(d.label, status, error.message, req.requestId ?? null);
-                return consumer.error(envelopeJson(error));
+                return consumer.error(envelopeJson(error), status);
               }
               resolve(this.#attemptFailure(req, actor, d, resolved, model, {
                 status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }), upstream,
@@ -294,7 +294,7 @@ export class Attempts {
               if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
                 this.onAttemptFailure?.(d.label, e.error.status, e.error.message, req.requestId ?? null);
-                return consumer.error(envelopeJson(proxyEnvelope(e.error)));
+                return consumer.error(envelopeJson(proxyEnvelope(e.error)), e.error.status);
               }
               resolve(this.#attemptFailure(req, actor, d, resolved, model, {
                 status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,

@@ -9,11 +9,13 @@
  * in policy/; this file holds the request's state (attempts, depth, visited groups), runs the
  * attempts and sleeps between them. It sees the router only through a PlanEnv.
  * When everything fails the client gets the first error's status with every attempt's cause.
+ * A stream that breaks after its first byte comes back through `continueStream`, which runs
+ * the same fallbacks with LiteLLM's continuation prompt (stream-session.ts asks).
  */
 import type { ReliabilitySettings } from '../config/types.js';
 import { envelopeJson, ProxyError, proxyEnvelope, proxyErrorBody } from '../errors.js';
 import type { ErrorClass } from './policy/classify.js';
-import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackMap } from './policy/fallbacks.js';
+import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackKind, type FallbackMap } from './policy/fallbacks.js';
 import { backoffMs, effectiveRetries, resolveNumRetries, retriesFromPolicy, shouldRetry } from './policy/retries.js';
 import { readRequestLimits, type RequestLimits } from './request-limits.js';
 import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext } from './types.js';
@@ -62,6 +64,14 @@ function readSwitches(json: Readonly<Record<string, unknown>>): MockSwitches {
 
 const noSwitches: MockSwitches = { fallbacks: false, contextFallbacks: false, contentPolicyFallbacks: false, rateLimitError: false };
 
+/**
+ * LiteLLM's instruction to the model that continues a broken stream (router.py
+ * `_acompletion_streaming_iterator`), word for word, so a fallback gets the same steering; the
+ * text already sent follows as an assistant message with `prefix: true`.
+ */
+export const CONTINUATION_PROMPT =
+  'You are a helpful assistant. You are given a message and you need to respond to it. You are also given a generated content. You need to respond to the message in continuation of the generated content. Do not repeat the same content. Your response should be in continuation of this text: ';
+
 /** A failure made up by a mock switch: no deployment was chosen, so nothing is counted or cooled. */
 function mockedFailure(group: string, cls: ErrorClass, status: number, message: string, health = { size: 0, healthy: 0 }): AttemptFailure {
   const e = new ProxyError(status === 429 ? 'NO_DEPLOYMENTS' : status >= 500 ? 'UPSTREAM_ERROR' : 'INVALID_REQUEST', message, { status, type: status === 429 ? 'throttling_error' : undefined });
@@ -84,6 +94,10 @@ export class RequestPlan {
   readonly #visited = new Set<string>();
   /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
   readonly #bodyProblems: readonly string[];
+  /** Groups whose stream the client has read, in order: a broken stream continues on their fallbacks, newest first. */
+  readonly #streamedBy: string[] = [];
+  /** Messages a stream's continuation appends to the request's (null = none). */
+  #continuation: readonly unknown[] | null = null;
 
   constructor(env: PlanEnv, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
     this.#env = env;
@@ -128,10 +142,36 @@ export class RequestPlan {
     const first = await this.#runGroup(group, null, this.#switches);
     if (this.#ctx.aborted) return null;
     if (first.ok) return this.#success(first, 0);
-    const rescued = await this.#fallBack(group, first.failures[0]!, first.failures);
+    const rescued = await this.#fallBack(group, kindOf(first.failures[0]!), first.failures);
     if (this.#ctx.aborted) return null;
     if (rescued) return rescued;
     return this.#finalError(first.failures);
+  }
+
+  /**
+   * Whether a chat stream that breaks after its first byte may continue on a fallback: the
+   * requested group has general fallbacks (LiteLLM's mid-stream fallback uses those).
+   */
+  get streamMayContinue(): boolean {
+    return this.#req.endpoint === 'chat' && this.#hasFallbacksFor(this.#req.model, 'general');
+  }
+
+  /**
+   * Continues a stream that broke after its first byte (LiteLLM's mid-stream fallback): the
+   * fallbacks of the group that was streaming, then of the groups before it, get the request
+   * with LiteLLM's continuation prompt and the text already sent as an assistant `prefix`
+   * message (none when nothing was sent). Retries, max_fallbacks, the visited groups and
+   * num_retries_per_request hold as for any fallback. Resolves true once a fallback streams.
+   */
+  async continueStream(generated: string): Promise<boolean> {
+    this.#continuation = generated === ''
+      ? null
+      : [{ role: 'system', content: CONTINUATION_PROMPT }, { role: 'assistant', content: generated, prefix: true }];
+    for (const group of [...this.#streamedBy].reverse()) {
+      if (this.#ctx.aborted) return false;
+      if (await this.#fallBack(group, 'general', [])) return !this.#ctx.aborted;
+    }
+    return false;
   }
 
   #hasFallbacksFor(group: string, kind: 'general' | 'context-window' | 'content-policy'): boolean {
@@ -139,8 +179,7 @@ export class RequestPlan {
   }
 
   /** Tries the fallbacks for a failed group, depth first (a fallback's own fallbacks form chains). */
-  async #fallBack(group: string, failure: AttemptFailure, all: AttemptFailure[]): Promise<Reply | null> {
-    const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
+  async #fallBack(group: string, kind: FallbackKind, all: AttemptFailure[]): Promise<Reply | null> {
     for (const target of fallbackTargets(kind, group, this.#maps)) {
       if (this.#ctx.aborted) return null;
       if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) return null;
@@ -155,7 +194,7 @@ export class RequestPlan {
       this.#env.onFallback?.(group, target.model, r.ok);
       if (r.ok) return this.#success(r, depth);
       all.push(...r.failures);
-      const chained = await this.#fallBack(target.model, r.failures[0]!, all);
+      const chained = await this.#fallBack(target.model, kindOf(r.failures[0]!), all);
       if (chained) return chained;
     }
     return null;
@@ -202,7 +241,7 @@ export class RequestPlan {
       failures.push(mockedFailure(model, 'content-policy', 400, 'litellm.ContentPolicyViolationError: This is a mock exception for content policy fallbacks (mock_testing_content_policy_fallbacks).'));
       return { ok: false, failures };
     }
-    const body = entry ? rebuildBody(req, entry) : null;
+    const body = entry !== null || this.#continuation !== null ? rebuildBody(req, entry, this.#continuation) : null;
     const r = this.#env.reliability;
     const limits = this.#limits;
     const base = resolveNumRetries({ request: limits.numRetries, router: r.numRetries, litellm: null });
@@ -234,7 +273,10 @@ export class RequestPlan {
         if (attempt > 0) this.#env.onRetry?.(model);
         const result = await this.#attempt(model, tried, opts);
         if (result === null) return { ok: false, failures };
-        if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
+        if (result.ok) {
+          if (req.stream) this.#streamedBy.push(model);
+          return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
+        }
         failure = result.failure;
         if (result.deploymentNumRetries !== null) allowed = effectiveRetries(base, result.deploymentNumRetries, null);
         // Every deployment has been tried, or this attempt went back to one already tried
@@ -291,11 +333,20 @@ export class RequestPlan {
   }
 }
 
-/** A fallback entry that carries its own messages or params replaces them in the body. */
-function rebuildBody(req: ApiRequest, entry: FallbackEntry): ArrayBuffer | null {
-  if (!entry.messages && !entry.params) return null;
-  const json: Record<string, unknown> = { ...req.json, ...(entry.params ?? {}) };
-  if (entry.messages) json.messages = entry.messages;
-  json.model = entry.model;
+/** The fallback kind a failure calls for. */
+function kindOf(failure: AttemptFailure): FallbackKind {
+  return failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
+}
+
+/**
+ * A fallback entry that carries its own messages or params replaces them in the body; a
+ * stream's continuation appends its messages to whichever messages the attempt sends.
+ */
+function rebuildBody(req: ApiRequest, entry: FallbackEntry | null, continuation: readonly unknown[] | null): ArrayBuffer | null {
+  if (!entry?.messages && !entry?.params && continuation === null) return null;
+  const json: Record<string, unknown> = { ...req.json, ...(entry?.params ?? {}) };
+  if (entry?.messages) json.messages = entry.messages;
+  if (continuation !== null) json.messages = [...(Array.isArray(json.messages) ? (json.messages as readonly unknown[]) : []), ...continuation];
+  if (entry !== null) json.model = entry.model;
   return new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
 }

@@ -13,6 +13,7 @@ import { DeploymentState, GroupActor, type DeploymentView, type GroupSnapshot } 
 import { HealthChecks, type HealthReport } from './health.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
+import { StreamSession } from './stream-session.js';
 import { createPicker } from './strategies/index.js';
 import { Secrets } from '../secrets.js';
 import type { ProxyMetrics } from '../metrics/prometheus.js';
@@ -136,14 +137,20 @@ export class Router {
 
   /**
    * A streaming request. Failures before the first byte fail over like any request, unseen by
-   * the client; after it, the client gets a final SSE error event and no `[DONE]`.
+   * the client; after it, a fallback continues the stream when the group has one, else the
+   * client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts)).run();
+    // With a fallback for the group, a session between the attempts and the client can continue
+    // a stream that breaks after its first byte (stream-session.ts); without one, nothing sits between.
+    let sink = consumer;
+    const plan = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, sink, model, tried, opts));
+    if (plan.streamMayContinue) sink = new StreamSession(consumer, (generated) => plan.continueStream(generated));
+    const run = plan.run();
     const reply = await (this.#metrics === null ? run : this.#timed(req, run));
     if (reply === null || ctx.aborted) return;
-    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers);
-    else consumer.reply(reply);
+    if (reply.body === STREAM_STARTED_BODY) sink.start(reply.headers);
+    else sink.reply(reply);
   }
 
   /** `GET /health`: probes every deployment (or those of `model` / the one `modelId`). Null = unknown id. */

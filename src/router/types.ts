@@ -122,8 +122,8 @@ export interface StreamConsumer {
   start(headers: readonly string[]): void;
   data(buf: ArrayBuffer): void;
   end(): void;
-  /** Failed after `start`: an SSE error event, and no `[DONE]`. */
-  error(body: string): void;
+  /** Failed after `start` (`status`: what the failure stands for): an SSE error event, and no `[DONE]`. */
+  error(body: string, status: number): void;
   /** Failed before `start`: an ordinary JSON reply. */
   reply(reply: Reply): void;
 }
