@@ -129,6 +129,22 @@ describe('a stream that breaks after its first byte continues on the fallback', 
     assert.equal(toC.messages.length, 3, 'one continuation prompt, not one per break');
   });
 
+  test("after a fallback before the first byte, a break continues on the requested group's next fallback", async () => {
+    const [a, b, c] = await upstreams(3);
+    a!.setBehavior({ kind: 'status', status: 503 });
+    b!.setBehavior({ kind: 'stream', chunks: 5, dieAfter: 2 });
+    c!.setBehavior({ kind: 'stream', chunks: 1, texts: ['tok2.'] });
+    const proxy = await proxyFor(config(a!, b!, c!, '[{"A": ["B", "C"]}]'));
+    const r = await stream(proxy.url, 'A');
+    assert.equal(r.headers.get('x-litellm-attempted-fallbacks'), '1');
+    const s = read(r.text);
+    assert.equal(s.content, 'tok0 tok1 tok2.');
+    assert.equal(s.done, 1);
+    assert.equal(s.roles, 1);
+    assert.deepEqual([a!.requests.length, b!.requests.length, c!.requests.length], [1, 1, 1]);
+    assert.equal((c!.requests[0]!.body as { messages: Array<{ content: string }> }).messages.at(-1)!.content, 'tok0 tok1 ');
+  });
+
   test("an upstream's mid-stream error event (5xx) continues too; a 4xx one does not", async () => {
     const [a, b] = await upstreams(2);
     a!.setBehavior({ kind: 'stream', chunks: 5, errorAfter: { chunks: 1, status: 503 } });

@@ -94,8 +94,6 @@ export class RequestPlan {
   readonly #visited = new Set<string>();
   /** What the request's own fallbacks got wrong: answered with a 400 before any attempt. */
   readonly #bodyProblems: readonly string[];
-  /** Groups whose stream the client has read, in order: a broken stream continues on their fallbacks, newest first. */
-  readonly #streamedBy: string[] = [];
   /** Messages a stream's continuation appends to the request's (null = none). */
   #continuation: readonly unknown[] | null = null;
 
@@ -158,16 +156,18 @@ export class RequestPlan {
 
   /**
    * Continues a stream that broke after its first byte (LiteLLM's mid-stream fallback): the
-   * fallbacks of the group that was streaming, then of the groups before it, get the request
-   * with LiteLLM's continuation prompt and the text already sent as an assistant `prefix`
-   * message (none when nothing was sent). Retries, max_fallbacks, the visited groups and
+   * fallbacks of the group that was streaming, then the remaining ones of the groups run
+   * before it (newest first: the requested group's come last), get the request with
+   * LiteLLM's continuation prompt and the text already sent as an assistant `prefix` message
+   * (none when nothing was sent). Retries, max_fallbacks, the visited groups and
    * num_retries_per_request hold as for any fallback. Resolves true once a fallback streams.
    */
   async continueStream(generated: string): Promise<boolean> {
     this.#continuation = generated === ''
       ? null
       : [{ role: 'system', content: CONTINUATION_PROMPT }, { role: 'assistant', content: generated, prefix: true }];
-    for (const group of [...this.#streamedBy].reverse()) {
+    // The group that was streaming is the last one run, so the newest visited.
+    for (const group of [...this.#visited].reverse()) {
       if (this.#ctx.aborted) return false;
       if (await this.#fallBack(group, 'general', [])) return !this.#ctx.aborted;
     }
@@ -187,6 +187,8 @@ export class RequestPlan {
       // (its own messages or params); max_fallbacks still bounds those.
       const rewrites = target.messages !== undefined || target.params !== undefined;
       if (!rewrites && this.#visited.has(target.model)) continue;
+      // Moved to the end: the newest visited group is the one running (continueStream reads the order).
+      this.#visited.delete(target.model);
       this.#visited.add(target.model);
       this.#fallbackDepth++;
       const depth = this.#fallbackDepth;
@@ -273,10 +275,7 @@ export class RequestPlan {
         if (attempt > 0) this.#env.onRetry?.(model);
         const result = await this.#attempt(model, tried, opts);
         if (result === null) return { ok: false, failures };
-        if (result.ok) {
-          if (req.stream) this.#streamedBy.push(model);
-          return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
-        }
+        if (result.ok) return { ok: true, reply: result.reply, retries: attempt, maxRetries: allowed, group: result.group };
         failure = result.failure;
         if (result.deploymentNumRetries !== null) allowed = effectiveRetries(base, result.deploymentNumRetries, null);
         // Every deployment has been tried, or this attempt went back to one already tried
