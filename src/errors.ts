@@ -16,7 +16,8 @@ export const errors = {
   METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error' },
   UPSTREAM_TIMEOUT: { status: 408, type: 'timeout' },
   BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error' },
-  NO_DEPLOYMENTS: { status: 429, type: 'rate_limit_error' },
+  /** LiteLLM's proxy sends the literal string "None" as this error's type (a ValueError, not an HTTP error, inside its router). */
+  NO_DEPLOYMENTS: { status: 429, type: 'None' },
   INTERNAL: { status: 500, type: 'internal_server_error' },
   UPSTREAM_CONNECT: { status: 502, type: 'api_connection_error' },
   UPSTREAM_PROTOCOL: { status: 502, type: 'api_error' },

@@ -140,7 +140,8 @@ router_settings:
     const r = await chat(proxy.url, 'A');
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-litellm-attempted-fallbacks'), '2');
-    assert.equal((r.json as { model: string }).model, 'C');
+    // After a fallback the response keeps the model the upstream answered with (LiteLLM), here C's `openai/m`.
+    assert.equal((r.json as { model: string }).model, 'm');
     assert.equal(r.headers.get('x-litellm-model-group'), 'C');
     assert.deepEqual([a!.requests.length, b!.requests.length, c!.requests.length], [1, 1, 1]);
   });

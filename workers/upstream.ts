@@ -213,7 +213,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     if (task.mock !== null) {
       const failure = mockFailure(task.mock);
       if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
-      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel, parseBody(task));
+      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel ?? task.upstreamModel, parseBody(task));
       const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
       return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
     }
@@ -346,7 +346,7 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
       }
       post({ t: 'head' });
       const mockBody = parseBody(task);
-      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel, isIncludeUsage(mockBody), mockBody)) {
+      for (const ev of mockStreamEvents(task.mock, task.endpoint, task.responseModel ?? task.upstreamModel, isIncludeUsage(mockBody), mockBody)) {
         if (controller.signal.aborted) return false;
         await sendData(ev);
       }
@@ -393,7 +393,7 @@ export async function stream(task: StreamTask, out: FrameOut): Promise<boolean> 
         if (responsesBody !== null) {
           ({ text: events, usage } = responsesWholeAsEvents(task, o, responsesBody));
         } else {
-          if ('model' in o) o.model = task.responseModel;
+          if (task.responseModel !== null && 'model' in o) o.model = task.responseModel;
           usage = readUsage(o.usage);
           out = JSON.stringify(o);
         }

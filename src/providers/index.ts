@@ -191,6 +191,7 @@ export function normaliseApiBase(prefix: string, apiBase: string): string {
  */
 export const proxyOnlyBodyKeys: readonly string[] = [
   'mock_response', 'mock_timeout', 'mock_testing_fallbacks', 'mock_testing_context_fallbacks',
+  'mock_testing_context_window_fallbacks',
   'mock_testing_content_policy_fallbacks', 'mock_testing_rate_limit_error', 'num_retries',
   'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'disable_fallbacks',
   'timeout', 'request_timeout', 'stream_timeout', 'metadata', 'caching', 'cooldown_time',

@@ -12,6 +12,7 @@ import type { GroupActor, Lease, Unavailable } from './group-actor.js';
 import type { PreCallChecks } from './pre-call-checks.js';
 import { PromptTokens } from './prompt-tokens.js';
 import type { ModelNames, Resolved } from '../config/model-names.js';
+import { noDeploymentsError } from './no-deployments.js';
 import type { ApiRequest, RequestContext } from './types.js';
 
 /** The cluster's answer for an rpm-limited deployment whose local lease is spent. */
@@ -30,14 +31,6 @@ export interface Reserver {
 /** How long a request may wait for a concurrency slot (`max_parallel_requests`) before a 429. */
 const PARALLEL_WAIT_MS = 10_000;
 
-/** The longest Retry-After the proxy sends: a day (larger values say nothing more useful). */
-const MAX_RETRY_AFTER_HEADER_S = 86_400;
-
-/** Whole seconds, 1 at least; an upstream's absurd Retry-After (a far-future date) stays a plain integer. */
-export function retryAfterHeader(ms: number): string {
-  return String(Math.min(Math.max(1, Math.ceil(ms / 1000)), MAX_RETRY_AFTER_HEADER_S));
-}
-
 export type LeaseResult =
   | { readonly lease: Lease; readonly actor: GroupActor; readonly resolved: Resolved }
   | { readonly error: ProxyError; readonly actor: GroupActor | null; readonly unavailable: Unavailable | null }
@@ -54,6 +47,8 @@ export class Admission {
   readonly #checks: PreCallChecks | null;
   /** A request's own credentials: which groups take its endpoint, and its per-credential actors. */
   readonly #credentials: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
+  /** The router's `cooldown_time`, as the "No deployments" message reports it. */
+  readonly #defaultCooldownMs: number;
   #reserver: Reserver | null = null;
 
   constructor(
@@ -63,6 +58,7 @@ export class Admission {
     opts: {
       clock: () => number; random: () => number; checks: PreCallChecks | null;
       credentials?: { readonly rules: ClientBaseRules; readonly actors: CredentialActors } | null;
+      defaultCooldownMs?: number;
     },
   ) {
     this.#actors = actors;
@@ -72,6 +68,7 @@ export class Admission {
     this.#random = opts.random;
     this.#checks = opts.checks;
     this.#credentials = opts.credentials ?? null;
+    this.#defaultCooldownMs = opts.defaultCooldownMs ?? 5000;
   }
 
   /** Reservations go through `r` from now on (index.ts wires the Redis sync here). */
@@ -90,15 +87,7 @@ export class Admission {
   }
 
   #unavailableError(model: string, u: Unavailable): ProxyError {
-    const secs = retryAfterHeader(u.retryAfterMs);
-    const detail =
-      u.reason === 'limits' ? 'Every deployment is at its rpm/tpm limit for the current window.'
-      : u.reason === 'parallel' ? 'Every deployment is at its max_parallel_requests and no slot freed in time.'
-      : u.reason === 'cooldown' ? `cooldown_list=${JSON.stringify(u.cooling)}`
-      : 'No deployment passed the checks.';
-    return new ProxyError('NO_DEPLOYMENTS', `No deployments available for selected model, Try again in ${secs} seconds. Passed model=${model}. ${detail}`, {
-      headers: { 'retry-after': secs },
-    });
+    return noDeploymentsError(model, u, { preCallChecks: this.#checks !== null, defaultCooldownMs: this.#defaultCooldownMs });
   }
 
   /**
@@ -168,7 +157,7 @@ export class Admission {
       }
       if (!('reason' in got)) return { lease: got, actor, resolved };
       if (full !== null && got.reason !== 'parallel') {
-        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling };
+        got = { reason: 'limits', retryAfterMs: Math.min(got.retryAfterMs, Number.isFinite(fullRetryMs) ? fullRetryMs : got.retryAfterMs), cooling: got.cooling, shortestCooldownMs: got.shortestCooldownMs };
       }
       const left = deadline - this.#clock();
       if (got.reason !== 'parallel' || left <= 0 || !(await actor.waitForSlot(left))) {

@@ -9,7 +9,8 @@ import type { Secrets } from '../secrets.js';
 import { newTaskId, type Dispatcher } from '../upstream/dispatch.js';
 import { carries } from '../upstream/relay-headers.js';
 import type { CallResult, TaskBase, WireError } from '../upstream/wire.js';
-import { retryAfterHeader, type Admission, type LeaseResult } from './admission.js';
+import { type Admission, type LeaseResult } from './admission.js';
+import { retryAfterHeader } from './retry-after.js';
 import type { RequestCredentials } from './client-credentials.js';
 import type { DeploymentView, GroupActor, Unavailable } from './group-actor.js';
 import { ModelNames, type Resolved } from '../config/model-names.js';
@@ -25,13 +26,16 @@ import {
   type StreamConsumer,
 } from './types.js';
 
-/** The task one attempt hands the dispatcher (health probes build theirs here too). */
 /**
+ * The task one attempt hands the dispatcher (health probes build theirs here too).
  * `body`: a body that replaces the client's (a fallback entry's, a health probe's); null = the
  * client's. Either way the task gets its own copy, with the upstream model spliced in: the
  * copy is transferred to the worker, and a retry needs the original again.
+ * `keepUpstreamModel`: the attempt is a fallback, so the response keeps the `model` the upstream
+ * answered with (LiteLLM restamps the requested name only while `x-litellm-attempted-fallbacks`
+ * is 0); a mock deployment answers with its own upstream model name then.
  */
-export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer | null): TaskBase {
+export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer | null, keepUpstreamModel = false): TaskBase {
   const target = d.targets?.[req.endpoint] ?? null;
   const requestMock = req.json.mock_response;
   const mock: MockResponse | null =
@@ -54,7 +58,7 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     body: req.endpoint === 'responses'
       ? (body ?? req.body).slice(0)
       : body === null ? spliceUpstreamBody(new Uint8Array(req.body), req.members ?? null, upstreamModel, d.cfg.bodyDefaults) : spliceUpstreamBody(new Uint8Array(body), null, upstreamModel, d.cfg.bodyDefaults),
-    responseModel: model,
+    responseModel: keepUpstreamModel ? null : model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.
     headers: req.requestId === undefined || target === null ? (target?.headers ?? []) : [...target.headers, 'x-request-id', req.requestId],
@@ -206,7 +210,7 @@ export class Attempts {
     });
     let result: CallResult;
     try {
-      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride), timeoutMs });
+      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride, opts.keepUpstreamModel), timeoutMs });
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
@@ -265,7 +269,7 @@ export class Attempts {
         // The upstream's time to headers, for the overhead header (performance clock: exact, never injected).
         const sentAt = performance.now();
         const handle = this.#dispatcher.stream(
-          { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride), streamTimeoutMs },
+          { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride, opts.keepUpstreamModel), streamTimeoutMs },
           {
             head: (upstream) => {
               if (ctx.aborted) return;
@@ -290,7 +294,7 @@ export class Attempts {
               const error = upstreamError(status, text, d.label, secrets);
               if (started) {
                 this.onAttemptFailure?.(d.label, status, error.message, req.requestId ?? null);
-                return consumer.error(envelopeJson(error));
+                return consumer.error(envelopeJson(error), status);
               }
               resolve(this.#attemptFailure(req, secrets, actor, d, resolved, model, {
                 status, error, retryAfterMs, cls: classifyFailure({ status, body: text, kind: 'upstream-error' }), upstream,
@@ -303,7 +307,7 @@ export class Attempts {
               if (ctx.aborted || e.error === null) return resolve(null);
               if (started) {
                 this.onAttemptFailure?.(d.label, e.error.status, e.error.message, req.requestId ?? null);
-                return consumer.error(envelopeJson(proxyEnvelope(e.error)));
+                return consumer.error(envelopeJson(proxyEnvelope(e.error)), e.error.status);
               }
               resolve(this.#attemptFailure(req, secrets, actor, d, resolved, model, {
                 status: e.error.status, error: proxyEnvelope(e.error), retryAfterMs: null, cls: e.cls, headers: e.error.headers,

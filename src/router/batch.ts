@@ -204,9 +204,9 @@ class Gate implements StreamConsumer {
     else this.#held.push(() => this.#out.end(usage));
   }
 
-  error(body: string): void {
-    if (this.#open) this.#out.error(body);
-    else this.#held.push(() => this.#out.error(body));
+  error(body: string, status: number): void {
+    if (this.#open) this.#out.error(body, status);
+    else this.#held.push(() => this.#out.error(body, status));
   }
 
   /** The plan's caller answers a failure, never an attempt. */

@@ -81,6 +81,8 @@ export interface Unavailable {
   readonly retryAfterMs: number;
   /** Deployments cooling down (ids), for the message. */
   readonly cooling: readonly string[];
+  /** The shortest cooldown length (ms) among them, as set when each began; null when none is cooling. */
+  readonly shortestCooldownMs?: number | null;
 }
 
 /** The router-wide cooldown settings an actor applies (LiteLLM's router_settings). */
@@ -229,17 +231,21 @@ export class GroupActor {
   }
 
   #unavailable(now: number, pool: readonly DeploymentState[], cooldown: number, limits: number, parallel: number, promptTokens: number): Unavailable {
-    const cooling = pool.filter((d) => d.cooldownUntil > now).map((d) => d.id);
-    if (parallel > 0) return { reason: 'parallel', retryAfterMs: 1000, cooling };
+    const coolingStates = pool.filter((d) => d.cooldownUntil > now);
+    const cooling = coolingStates.map((d) => d.id);
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const d of coolingStates) if (d.lastCooldownMs > 0 && d.lastCooldownMs < shortest) shortest = d.lastCooldownMs;
+    const shortestCooldownMs = Number.isFinite(shortest) ? shortest : null;
+    if (parallel > 0) return { reason: 'parallel', retryAfterMs: 1000, cooling, shortestCooldownMs };
     let soonest = Number.POSITIVE_INFINITY;
     for (const d of pool) {
       const ms = d.cooldownUntil > now ? d.cooldownUntil - now : d.msUntilCapacity(now, promptTokens);
       if (ms < soonest) soonest = ms;
     }
     const retryAfterMs = Number.isFinite(soonest) ? Math.max(soonest, 1) : 1000;
-    if (limits > 0) return { reason: 'limits', retryAfterMs, cooling };
-    if (cooldown > 0) return { reason: 'cooldown', retryAfterMs, cooling };
-    return { reason: 'none', retryAfterMs, cooling };
+    if (limits > 0) return { reason: 'limits', retryAfterMs, cooling, shortestCooldownMs };
+    if (cooldown > 0) return { reason: 'cooldown', retryAfterMs, cooling, shortestCooldownMs };
+    return { reason: 'none', retryAfterMs, cooling, shortestCooldownMs };
   }
 
   /**

@@ -9,11 +9,13 @@
  * in policy/; this file holds the request's state (attempts, depth, visited groups), runs the
  * attempts and sleeps between them. It sees the router only through a PlanEnv.
  * When everything fails the client gets the first error's status with every attempt's cause.
+ * A stream that breaks after its first byte comes back through `continueStream`, which runs
+ * the same fallbacks with LiteLLM's continuation prompt (stream-session.ts asks).
  */
 import type { ReliabilitySettings } from '../config/types.js';
 import { envelopeJson, ProxyError, proxyEnvelope, proxyErrorBody } from '../errors.js';
 import type { ErrorClass } from './policy/classify.js';
-import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackMap } from './policy/fallbacks.js';
+import { contentFilterTriggersFallback, fallbackTargets, parseRequestFallbacks, type FallbackEntry, type FallbackKind, type FallbackMap } from './policy/fallbacks.js';
 import { backoffMs, effectiveRetries, resolveNumRetries, retriesFromPolicy, shouldRetry } from './policy/retries.js';
 import { readRequestLimits, type RequestLimits } from './request-limits.js';
 import type { ApiRequest, Attempt, AttemptFailure, Reply, RequestContext } from './types.js';
@@ -22,8 +24,11 @@ import { answered, failed, type AttemptListener, type AttemptTrace } from './att
 /** What a plan may read: settings and counts, never the router itself (that import made a circle). */
 export interface PlanEnv {
   readonly reliability: ReliabilitySettings;
-  /** A group's size and how many of its deployments are not cooling. */
-  readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number };
+  /**
+   * A group's size, how many of its deployments are not cooling, and the `num_retries` of its
+   * deployment when it has exactly one (LiteLLM tags its mocked rate-limit error with it).
+   */
+  readonly groupHealth: (model: string) => { readonly size: number; readonly healthy: number; readonly numRetries?: number | null };
   /** The router's injected randomness (backoff jitter). */
   readonly random: () => number;
   /** Told of each retry within a group, and of each fallback's end (metrics); rare paths only. */
@@ -53,13 +58,22 @@ function flag(v: unknown): boolean {
 function readSwitches(json: Readonly<Record<string, unknown>>): MockSwitches {
   return {
     fallbacks: flag(json.mock_testing_fallbacks),
-    contextFallbacks: flag(json.mock_testing_context_fallbacks),
+    // LiteLLM reads `mock_testing_context_fallbacks`; its docs name `mock_testing_context_window_fallbacks`: both work here.
+    contextFallbacks: flag(json.mock_testing_context_fallbacks) || flag(json.mock_testing_context_window_fallbacks),
     contentPolicyFallbacks: flag(json.mock_testing_content_policy_fallbacks),
     rateLimitError: flag(json.mock_testing_rate_limit_error),
   };
 }
 
 const noSwitches: MockSwitches = { fallbacks: false, contextFallbacks: false, contentPolicyFallbacks: false, rateLimitError: false };
+
+/**
+ * LiteLLM's instruction to the model that continues a broken stream (router.py
+ * `_acompletion_streaming_iterator`), word for word, so a fallback gets the same steering; the
+ * text already sent follows as an assistant message with `prefix: true`.
+ */
+export const CONTINUATION_PROMPT =
+  'You are a helpful assistant. You are given a message and you need to respond to it. You are also given a generated content. You need to respond to the message in continuation of the generated content. Do not repeat the same content. Your response should be in continuation of this text: ';
 
 /** A failure made up by a mock switch: no deployment was chosen, so nothing is counted or cooled. */
 function mockedFailure(group: string, cls: ErrorClass, status: number, message: string, health = { size: 0, healthy: 0 }): AttemptFailure {
@@ -88,6 +102,8 @@ export class RequestPlan {
   /** Attempts traced so far, and the group's last failed one, held until the plan knows what follows it. */
   #traced = 0;
   #held: AttemptTrace | null = null;
+  /** Messages a stream's continuation appends to the request's (null = none). */
+  #continuation: readonly unknown[] | null = null;
 
   constructor(env: PlanEnv, req: ApiRequest, ctx: RequestContext, attempt: Attempt) {
     this.#env = env;
@@ -133,7 +149,7 @@ export class RequestPlan {
     const first = await this.#runGroup(group, null, this.#switches);
     if (this.#ctx.aborted) return this.#release(null);
     if (first.ok) return this.#success(first, 0);
-    const rescued = await this.#fallBack(group, first.failures[0]!, first.failures);
+    const rescued = await this.#fallBack(group, kindOf(first.failures[0]!), first.failures);
     if (this.#ctx.aborted) return this.#release(null);
     if (rescued) return rescued;
     return this.#release(this.#finalError(first.failures));
@@ -153,13 +169,40 @@ export class RequestPlan {
     return v;
   }
 
+  /**
+   * Whether a chat stream that breaks after its first byte may continue on a fallback: the
+   * requested group has general fallbacks (LiteLLM's mid-stream fallback uses those).
+   */
+  get streamMayContinue(): boolean {
+    return this.#req.endpoint === 'chat' && this.#hasFallbacksFor(this.#req.model, 'general');
+  }
+
+  /**
+   * Continues a stream that broke after its first byte (LiteLLM's mid-stream fallback): the
+   * fallbacks of the group that was streaming, then the remaining ones of the groups run
+   * before it (newest first: the requested group's come last), get the request with
+   * LiteLLM's continuation prompt and the text already sent as an assistant `prefix` message
+   * (none when nothing was sent). Retries, max_fallbacks, the visited groups and
+   * num_retries_per_request hold as for any fallback. Resolves true once a fallback streams.
+   */
+  async continueStream(generated: string): Promise<boolean> {
+    this.#continuation = generated === ''
+      ? null
+      : [{ role: 'system', content: CONTINUATION_PROMPT }, { role: 'assistant', content: generated, prefix: true }];
+    // The group that was streaming is the last one run, so the newest visited.
+    for (const group of [...this.#visited].reverse()) {
+      if (this.#ctx.aborted) return false;
+      if (await this.#fallBack(group, 'general', [])) return !this.#ctx.aborted;
+    }
+    return false;
+  }
+
   #hasFallbacksFor(group: string, kind: 'general' | 'context-window' | 'content-policy'): boolean {
     return fallbackTargets(kind, group, this.#maps).length > 0;
   }
 
   /** Tries the fallbacks for a failed group, depth first (a fallback's own fallbacks form chains). */
-  async #fallBack(group: string, failure: AttemptFailure, all: AttemptFailure[]): Promise<Reply | null> {
-    const kind = failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
+  async #fallBack(group: string, kind: FallbackKind, all: AttemptFailure[]): Promise<Reply | null> {
     for (const target of fallbackTargets(kind, group, this.#maps)) {
       if (this.#ctx.aborted) return null;
       if (this.#fallbackDepth >= this.#maxFallbacks || this.#budgetSpent()) {
@@ -173,6 +216,8 @@ export class RequestPlan {
       // (its own messages or params); max_fallbacks still bounds those.
       const rewrites = target.messages !== undefined || target.params !== undefined;
       if (!rewrites && this.#visited.has(target.model)) continue;
+      // Moved to the end: the newest visited group is the one running (continueStream reads the order).
+      this.#visited.delete(target.model);
       this.#visited.add(target.model);
       if (this.#held !== null) this.#flushHeld(target.model);
       this.#fallbackDepth++;
@@ -181,7 +226,7 @@ export class RequestPlan {
       this.#env.onFallback?.(group, target.model, r.ok);
       if (r.ok) return this.#success(r, depth);
       all.push(...r.failures);
-      const chained = await this.#fallBack(target.model, r.failures[0]!, all);
+      const chained = await this.#fallBack(target.model, kindOf(r.failures[0]!), all);
       if (chained) return chained;
     }
     return null;
@@ -228,7 +273,7 @@ export class RequestPlan {
       failures.push(mockedFailure(model, 'content-policy', 400, 'litellm.ContentPolicyViolationError: This is a mock exception for content policy fallbacks (mock_testing_content_policy_fallbacks).'));
       return { ok: false, failures };
     }
-    const body = entry ? rebuildBody(req, entry) : null;
+    const body = entry !== null || this.#continuation !== null ? rebuildBody(req, entry, this.#continuation) : null;
     const r = this.#env.reliability;
     const limits = this.#limits;
     const base = resolveNumRetries({ request: limits.numRetries, router: r.numRetries, litellm: null });
@@ -240,6 +285,7 @@ export class RequestPlan {
       timeoutMs: limits.timeoutMs,
       streamTimeoutMs: limits.streamTimeoutMs,
       cooldownTimeMs: limits.cooldownTimeMs,
+      keepUpstreamModel: entry !== null,
     };
     let allowed = base;
     /** Rounds of the group finished so far: every usable deployment tried, then a backoff. */
@@ -249,7 +295,11 @@ export class RequestPlan {
       let roundDone = false;
       const t0 = this.#trace === null ? 0 : performance.now();
       if (attempt === 0 && switches.rateLimitError) {
-        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', this.#env.groupHealth(model));
+        const health = this.#env.groupHealth(model);
+        failure = mockedFailure(model, 'rate-limit', 429, 'litellm.RateLimitError: This is a mock exception for rate limits (mock_testing_rate_limit_error).', health);
+        // LiteLLM (`_handle_mock_testing_rate_limit_error`): the error carries the deployment's
+        // num_retries when the group has one deployment, and that number governs the retries.
+        if (health.numRetries != null) allowed = effectiveRetries(base, health.numRetries, null);
       } else {
         const before = tried.size;
         this.#attempts++;
@@ -332,11 +382,20 @@ export class RequestPlan {
   }
 }
 
-/** A fallback entry that carries its own messages or params replaces them in the body. */
-function rebuildBody(req: ApiRequest, entry: FallbackEntry): ArrayBuffer | null {
-  if (!entry.messages && !entry.params) return null;
-  const json: Record<string, unknown> = { ...req.json, ...(entry.params ?? {}) };
-  if (entry.messages) json.messages = entry.messages;
-  json.model = entry.model;
+/** The fallback kind a failure calls for. */
+function kindOf(failure: AttemptFailure): FallbackKind {
+  return failure.cls === 'context-window' ? 'context-window' : failure.cls === 'content-policy' ? 'content-policy' : 'general';
+}
+
+/**
+ * A fallback entry that carries its own messages or params replaces them in the body; a
+ * stream's continuation appends its messages to whichever messages the attempt sends.
+ */
+function rebuildBody(req: ApiRequest, entry: FallbackEntry | null, continuation: readonly unknown[] | null): ArrayBuffer | null {
+  if (!entry?.messages && !entry?.params && continuation === null) return null;
+  const json: Record<string, unknown> = { ...req.json, ...(entry?.params ?? {}) };
+  if (entry?.messages) json.messages = entry.messages;
+  if (continuation !== null) json.messages = [...(Array.isArray(json.messages) ? (json.messages as readonly unknown[]) : []), ...continuation];
+  if (entry !== null) json.model = entry.model;
   return new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
 }

@@ -18,6 +18,7 @@ import { PromptTokens } from './prompt-tokens.js';
 import type { ModelNames } from '../config/model-names.js';
 import { RequestPlan, type PlanEnv } from './plan.js';
 import type { AttemptListener } from './attempt-trace.js';
+import { StreamSession } from './stream-session.js';
 import { createPicker } from './strategies/index.js';
 import { targetsFor } from './targets.js';
 import { Secrets } from '../secrets.js';
@@ -91,6 +92,7 @@ export class Router {
         rules: this.#credentialRules,
         actors: new CredentialActors({ defaultMaxParallel: config.router.defaultMaxParallelRequests, latencyTtlMs }),
       },
+      defaultCooldownMs: config.reliability.cooldownTimeMs,
     });
     this.#attempts = new Attempts(this.#admission, dispatcher, this.#clock, this.#secrets);
     this.#health = new HealthChecks(config, actors, this.names, dispatcher, this.#clock, this.#secrets);
@@ -162,26 +164,37 @@ export class Router {
 
   /**
    * A streaming request. Failures before the first byte fail over like any request, unseen by
-   * the client; after it, the client gets a final SSE error event and no `[DONE]`.
+   * the client; after it, a fallback continues the stream when the group has one, else the
+   * client gets a final SSE error event and no `[DONE]`.
    */
   async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
     const batch = readBatch(req, this.#routesAsIs);
     if (batch !== null) {
       if (batch instanceof ProxyError) return consumer.reply(batchErrorReply(batch));
-      return batchFastestStream(req, ctx, batch, consumer, (r, c, k) => this.#streamPlan(r, c, k));
+      // A batch's fastest stream is relayed as it comes: it does not continue on a fallback mid-stream.
+      return batchFastestStream(req, ctx, batch, consumer, (r, c, k) => this.#streamPlan(r, c, k, false).reply);
     }
-    const reply = await this.#streamPlan(req, ctx, consumer);
+    const { reply: run, sink } = this.#streamPlan(req, ctx, consumer, true);
+    const reply = await run;
     if (reply === null || ctx.aborted) return;
-    if (reply.body === STREAM_STARTED_BODY) consumer.start(reply.headers, reply.upstreamMs);
-    else consumer.reply(reply);
+    if (reply.body === STREAM_STARTED_BODY) sink.start(reply.headers, reply.upstreamMs);
+    else sink.reply(reply);
   }
 
-  /** A stream's plan: its reply is STREAM_STARTED_BODY once a stream started, else the answer to send. */
-  #streamPlan(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<Reply | null> {
+  /**
+   * A stream's plan: its reply is STREAM_STARTED_BODY once a stream started, else the answer to
+   * send, and the consumer to start or answer. With `mayContinue` and a fallback for the group, a
+   * session between the attempts and the client can continue a stream that breaks after its
+   * first byte (stream-session.ts); without one, nothing sits between.
+   */
+  #streamPlan(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer, mayContinue: boolean): { reply: Promise<Reply | null>; sink: StreamConsumer } {
     const creds = this.#credentials(req);
-    if (creds instanceof ProxyError) return Promise.resolve(refusal(creds));
-    const run = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, consumer, model, tried, opts, creds)).run();
-    return this.#metrics === null ? run : this.#timed(req, run);
+    if (creds instanceof ProxyError) return { reply: Promise.resolve(refusal(creds)), sink: consumer };
+    let sink = consumer;
+    const plan = new RequestPlan(this.#planEnv, req, ctx, (model, tried, opts) => this.#attempts.stream(req, ctx, sink, model, tried, opts, creds));
+    if (mayContinue && plan.streamMayContinue) sink = new StreamSession(consumer, (generated) => plan.continueStream(generated));
+    const run = plan.run();
+    return { reply: this.#metrics === null ? run : this.#timed(req, run), sink };
   }
 
   /** `GET /health`: probes every deployment (or those of `model` / the one `modelId`). Null = unknown id. */
@@ -251,10 +264,15 @@ export class Router {
     return r === null ? null : (this.actors.get(r.group) ?? null);
   }
 
-  /** A group's size and how many of its deployments are not cooling (for decisions made without an attempt). */
-  groupHealth(model: string): { size: number; healthy: number } {
+  /**
+   * A group's size and how many of its deployments are not cooling (for decisions made without
+   * an attempt), and its deployment's `num_retries` when it has exactly one.
+   */
+  groupHealth(model: string): { size: number; healthy: number; numRetries: number | null } {
     const actor = this.resolve(model);
-    return actor ? { size: actor.deployments.length, healthy: actor.healthyCount(this.#clock()) } : { size: 0, healthy: 0 };
+    if (actor === null) return { size: 0, healthy: 0, numRetries: null };
+    const size = actor.deployments.length;
+    return { size, healthy: actor.healthyCount(this.#clock()), numRetries: size === 1 ? (actor.deployments[0]!.cfg.numRetries ?? null) : null };
   }
 
   /** Requests in flight across every group. */

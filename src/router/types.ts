@@ -79,6 +79,8 @@ export interface AttemptOptions {
   readonly timeoutMs: number | null;
   readonly streamTimeoutMs: number | null;
   readonly cooldownTimeMs: number | null;
+  /** A fallback's attempt: the response keeps the upstream's `model` instead of the requested name. */
+  readonly keepUpstreamModel: boolean;
 }
 
 /** Runs one attempt on `model`, avoiding deployments in `tried` while others are available. */
@@ -127,8 +129,8 @@ export interface StreamConsumer {
   data(buf: ArrayBuffer): void;
   /** The stream finished; `usage` is what its end frame reported (null when the upstream sent none). */
   end(usage: Usage | null): void;
-  /** Failed after `start`: an SSE error event, and no `[DONE]`. */
-  error(body: string): void;
+  /** Failed after `start` (`status`: what the failure stands for): an SSE error event, and no `[DONE]`. */
+  error(body: string, status: number): void;
   /** Failed before `start`: an ordinary JSON reply. */
   reply(reply: Reply): void;
 }

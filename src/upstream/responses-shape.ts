@@ -35,9 +35,9 @@ export function responsesReply(task: TaskBase, answer: Json, request: Json): { b
   if (task.viaChat) {
     const choice: unknown = Array.isArray(answer.choices) ? answer.choices[0] : undefined;
     const fr = choice !== null && typeof choice === 'object' ? (choice as Json).finish_reason : undefined;
-    return { body: chatToResponse(answer, request, task.responseModel), usage: readUsage(answer.usage), finishReason: typeof fr === 'string' ? fr : null };
+    return { body: chatToResponse(answer, request, task.responseModel ?? task.upstreamModel), usage: readUsage(answer.usage), finishReason: typeof fr === 'string' ? fr : null };
   }
-  if ('model' in answer) answer.model = task.responseModel;
+  if (task.responseModel !== null && 'model' in answer) answer.model = task.responseModel;
   return { body: answer, usage: readResponsesUsage(answer.usage), finishReason: responsesFinishReason(answer) };
 }
 
@@ -52,7 +52,8 @@ export interface SseFilter {
 
 /** The filter a Responses stream runs through. */
 export function responsesSse(task: TaskBase, request: Json): SseFilter {
-  return task.viaChat ? new ChatStreamAsResponses(task.responseModel, request) : new ResponsesSseRestamper(task.responseModel);
+  // After a fallback (no name to restamp with), the answering model's own name.
+  return task.viaChat ? new ChatStreamAsResponses(task.responseModel ?? task.upstreamModel, request) : new ResponsesSseRestamper(task.responseModel ?? task.upstreamModel);
 }
 
 /** An upstream that answered `stream: true` with one JSON body: the whole answer told as events. */

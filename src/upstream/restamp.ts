@@ -35,8 +35,17 @@ function finishReasonOf(b: Buffer, m: Members): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-/** Null when `raw` is not JSON. A JSON value that is not an object is copied as it is. */
-export function restampReply(raw: Uint8Array, responseModel: string): Restamped | null {
+/** What the router reads from an answer: its usage and first finish_reason. */
+function readAnswer(b: Buffer, m: Members): { usage: Usage | null; finishReason: string | null } {
+  const u = lastMember(m, 'usage');
+  return { usage: u < 0 ? null : readUsage(parseSlice(b, m.valueStarts[u]!, m.valueEnds[u]!)), finishReason: finishReasonOf(b, m) };
+}
+
+/**
+ * Null when `raw` is not JSON. A JSON value that is not an object is copied as it is.
+ * `responseModel` null: the answer keeps its own `model` (a fallback answered).
+ */
+export function restampReply(raw: Uint8Array, responseModel: string | null): Restamped | null {
   const b = asBuffer(raw);
   let m: Members | null;
   try {
@@ -44,14 +53,13 @@ export function restampReply(raw: Uint8Array, responseModel: string): Restamped 
   } catch {
     return null;
   }
-  if (m === null) {
+  if (m === null || responseModel === null) {
     const copy = new Uint8Array(b.length);
     copy.set(b);
-    return { body: copy.buffer, usage: null, finishReason: null };
+    if (m === null) return { body: copy.buffer, usage: null, finishReason: null };
+    return { body: copy.buffer, ...readAnswer(b, m) };
   }
-  const u = lastMember(m, 'usage');
-  const usage = u < 0 ? null : readUsage(parseSlice(b, m.valueStarts[u]!, m.valueEnds[u]!));
-  const finishReason = finishReasonOf(b, m);
+  const { usage, finishReason } = readAnswer(b, m);
   const model = JSON.stringify(responseModel);
   const modelBytes = Buffer.byteLength(model);
   let size = b.length;

@@ -24,9 +24,10 @@ export class SseRestamper {
   done = false;
   /** The data of the first error event; nothing after it is read. */
   failure: string | null = null;
-  readonly #model: string;
+  /** Null: keep each chunk's own `model` (a fallback answered). */
+  readonly #model: string | null;
 
-  constructor(model: string) {
+  constructor(model: string | null) {
     this.#model = model;
   }
 
@@ -83,7 +84,7 @@ export class SseRestamper {
         this.failure = payload;
         return '';
       }
-      if ('model' in o) o.model = this.#model;
+      if (this.#model !== null && 'model' in o) o.model = this.#model;
       if (o.usage) this.usage = readUsage(o.usage) ?? this.usage;
     }
     return `data: ${JSON.stringify(obj)}\n\n`;

@@ -31,8 +31,11 @@ export interface TaskBase {
   readonly endpoint: Endpoint;
   /** The client's request body (UTF-8 JSON), transferred. */
   readonly body: ArrayBuffer;
-  /** The name the client asked for; responses are restamped with it, as LiteLLM does. */
-  readonly responseModel: string;
+  /**
+   * The name the client asked for; responses are restamped with it, as LiteLLM does. Null after
+   * a fallback: the response keeps the model the upstream answered with (LiteLLM does too).
+   */
+  readonly responseModel: string | null;
   /** Null for mock deployments. */
   readonly url: string | null;
   readonly headers: readonly string[];

@@ -37,8 +37,15 @@ export type Behavior =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   /** Accept and never answer, until the client goes away. */
   | { kind: 'hang' }
-  /** `dieAfter`: destroy the socket after that many content chunks (0 = right after the headers). */
-  | { kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean; headers?: Record<string, string> }
+  /**
+   * `dieAfter`: destroy the socket after that many content chunks (0 = right after the headers).
+   * `texts`: each content chunk's text (default `tok<i> `). `errorAfter`: after that many content
+   * chunks, send an SSE error event with `status` as its code and end the response (no [DONE]).
+   */
+  | {
+      kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean; headers?: Record<string, string>;
+      texts?: readonly string[]; errorAfter?: { readonly chunks: number; readonly status: number };
+    }
   /** Destroy the socket without any response. */
   | { kind: 'destroy' };
 
@@ -304,6 +311,8 @@ export async function startMockUpstream(): Promise<MockUpstream> {
         const opts: StreamOptions = { chunks: b.chunks, usage };
         if (b.chunkDelayMs !== undefined) opts.chunkDelayMs = b.chunkDelayMs;
         if (b.dieAfter !== undefined) opts.dieAfter = b.dieAfter;
+        if (b.texts !== undefined) opts.texts = b.texts;
+        if (b.errorAfter !== undefined) opts.errorAfter = b.errorAfter;
         const go = (): void => {
           if (!res.destroyed) stream(res, r, route, id, opts, markSelfClosed);
         };
@@ -319,6 +328,8 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     usage: MockUsage | null;
     chunkDelayMs?: number;
     dieAfter?: number;
+    texts?: readonly string[];
+    errorAfter?: { readonly chunks: number; readonly status: number };
   }
 
   function stream(res: ServerResponse, r: RecordedRequest, route: Route, id: number, o: StreamOptions, markSelfClosed: () => void): void {
@@ -331,10 +342,11 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       const obj = usage !== undefined ? { ...base, choices: [], usage: usageJson(usage) } : { ...base, choices: [choice] };
       return `data: ${JSON.stringify(obj)}\n\n`;
     };
+    const textOf = (i: number): string => o.texts?.[i] ?? `tok${i} `;
     const contentChoice = (i: number): Record<string, unknown> =>
       chat
-        ? { index: 0, delta: i === 0 ? { role: 'assistant', content: `tok${i} ` } : { content: `tok${i} ` }, logprobs: null, finish_reason: null }
-        : { index: 0, text: `tok${i} `, logprobs: null, finish_reason: null };
+        ? { index: 0, delta: i === 0 ? { role: 'assistant', content: textOf(i) } : { content: textOf(i) }, logprobs: null, finish_reason: null }
+        : { index: 0, text: textOf(i), logprobs: null, finish_reason: null };
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
 
@@ -354,6 +366,11 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     let i = 0;
     const step = (): void => {
       if (res.destroyed) return;
+      if (o.errorAfter !== undefined && i >= o.errorAfter.chunks) {
+        const code = o.errorAfter.status;
+        res.end(`data: ${JSON.stringify({ error: { message: `mock mid-stream failure ${code}`, type: 'server_error', param: null, code } })}\n\n`);
+        return;
+      }
       if (i < o.chunks) {
         const n = i++;
         const last = o.dieAfter !== undefined && i >= o.dieAfter;
