@@ -5,6 +5,7 @@
  * byte for byte into a standalone buffer (transferable to the main thread).
  */
 import { asBuffer, firstElement, lastMember, scanObject, type Members } from '../json/scan.js';
+import { replaceMember } from '../json/replace.js';
 import { readUsage } from './sse.js';
 import type { Usage } from './wire.js';
 
@@ -60,20 +61,6 @@ export function restampReply(raw: Uint8Array, responseModel: string | null): Res
     return { body: copy.buffer, ...readAnswer(b, m) };
   }
   const { usage, finishReason } = readAnswer(b, m);
-  const model = JSON.stringify(responseModel);
-  const modelBytes = Buffer.byteLength(model);
-  let size = b.length;
-  for (let i = 0; i < m.names.length; i++) if (m.names[i] === 'model') size += modelBytes - (m.valueEnds[i]! - m.valueStarts[i]!);
-  // Its own memory (never Node's pooled slab: it is transferred), not zeroed: every byte is written below.
-  const out = Buffer.allocUnsafeSlow(size);
-  let from = 0;
-  let at = 0;
-  for (let i = 0; i < m.names.length; i++) {
-    if (m.names[i] !== 'model') continue;
-    at += b.copy(out, at, from, m.valueStarts[i]!);
-    at += out.write(model, at, 'utf8');
-    from = m.valueEnds[i]!;
-  }
-  b.copy(out, at, from, b.length);
+  const out = replaceMember(b, m, 'model', JSON.stringify(responseModel), true);
   return { body: out.buffer as ArrayBuffer, usage, finishReason };
 }
