@@ -104,21 +104,30 @@ test('scanObject reads a Uint8Array view at an offset', () => {
   assert.deepEqual(scanObject(asBuffer(view))!.names, ['model']);
 });
 
-test('restampReply: model replaced, usage and finish_reason read, the rest unchanged', () => {
-  const raw = '{"id":"x","model":"upstream-name","choices":[ {"index":0,"message":{"content":"\\"model\\":\\"no\\""},"finish_reason":"content_filter"} ],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}';
-  const out = restampReply(enc(raw), 'group-é')!;
-  const text = Buffer.from(out.body).toString('utf8');
-  assert.equal(text, raw.replace('"upstream-name"', '"group-é"'));
-  assert.deepEqual(out.usage, { promptTokens: 3, completionTokens: 4, totalTokens: 7 });
-  assert.equal(out.finishReason, 'content_filter');
-});
+/** Answers on both sides of restamp.ts's whole-parse threshold: parsed, and scanned. */
+const pads = [{ label: 'small', pad: '' }, { label: 'large', pad: 'x'.repeat(20_000) }];
 
-test('restampReply: no model key stays without one; non-objects pass; non-JSON is null', () => {
-  const a = restampReply(enc('{"object":"list","data":[]}'), 'g')!;
-  assert.equal(Buffer.from(a.body).toString(), '{"object":"list","data":[]}');
-  assert.equal(a.usage, null);
-  assert.equal(a.finishReason, null);
-  assert.equal(Buffer.from(restampReply(enc('[1]'), 'g')!.body).toString(), '[1]');
-  assert.equal(restampReply(enc('<html>oops</html>'), 'g'), null);
-  assert.equal(restampReply(enc('{"model":"a"'), 'g'), null);
-});
+for (const { label, pad } of pads) {
+  test(`restampReply (${label}): model replaced, usage and finish_reason read, the rest unchanged`, () => {
+    const raw = `{"id":"x","model":"upstream-name","choices":[{"index":0,"message":{"content":"\\"model\\":\\"no\\"${pad}"},"finish_reason":"content_filter"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`;
+    const out = restampReply(enc(raw), 'group-é')!;
+    const text = Buffer.from(out.body).toString('utf8');
+    assert.equal(text, raw.replace('"upstream-name"', '"group-é"'));
+    assert.deepEqual(out.usage, { promptTokens: 3, completionTokens: 4, totalTokens: 7 });
+    assert.equal(out.finishReason, 'content_filter');
+    const kept = restampReply(enc(raw), null)!;
+    assert.equal(Buffer.from(kept.body).toString('utf8'), raw);
+    assert.equal(kept.finishReason, 'content_filter');
+  });
+
+  test(`restampReply (${label}): no model key stays without one; non-objects pass; non-JSON is null`, () => {
+    const list = `{"object":"list","data":["${pad}"]}`;
+    const a = restampReply(enc(list), 'g')!;
+    assert.equal(Buffer.from(a.body).toString(), list);
+    assert.equal(a.usage, null);
+    assert.equal(a.finishReason, null);
+    assert.equal(Buffer.from(restampReply(enc(`["${pad}"]`), 'g')!.body).toString(), `["${pad}"]`);
+    assert.equal(restampReply(enc(`<html>oops${pad}</html>`), 'g'), null);
+    assert.equal(restampReply(enc(`{"model":"a${pad}"`), 'g'), null);
+  });
+}

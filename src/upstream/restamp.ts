@@ -1,7 +1,7 @@
 /**
- * A non-streaming upstream answer, restamped without a parse/stringify round trip: the
- * `model` value replaced by the name the client asked for (as LiteLLM does), `usage` and the
- * first choice's `finish_reason` read from their own small slices. Everything else is copied
+ * A non-streaming upstream answer restamped: the `model` value replaced by the name the client
+ * asked for (as LiteLLM does), `usage` and the first choice's `finish_reason` read. A large
+ * answer is not parsed: those come from their own small slices and everything else is copied
  * byte for byte into a standalone buffer (transferable to the main thread).
  */
 import { asBuffer, firstElement, lastMember, scanObject, type Members } from '../json/scan.js';
@@ -36,6 +36,36 @@ function finishReasonOf(b: Buffer, m: Members): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+/**
+ * Answers up to this size are parsed and re-serialised: V8's JSON.parse and stringify beat
+ * the scan on a few hundred bytes (about 2.7 against 3.8 µs for a small chat completion); the
+ * scan wins as soon as the text is long.
+ */
+const WHOLE_PARSE_BYTES = 8 * 1024;
+const encoder = new TextEncoder();
+
+function restampParsed(b: Buffer, responseModel: string | null): Restamped | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(b.toString('utf8'));
+  } catch {
+    return null;
+  }
+  let usage: Usage | null = null;
+  let finishReason: string | null = null;
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const o = parsed as Record<string, unknown>;
+    usage = readUsage(o.usage);
+    if (responseModel !== null && 'model' in o) o.model = responseModel;
+    const first: unknown = Array.isArray(o.choices) ? o.choices[0] : undefined;
+    if (first !== null && typeof first === 'object') {
+      const fr = (first as Record<string, unknown>).finish_reason;
+      if (typeof fr === 'string') finishReason = fr;
+    }
+  }
+  return { body: encoder.encode(JSON.stringify(parsed)).buffer as ArrayBuffer, usage, finishReason };
+}
+
 /** What the router reads from an answer: its usage and first finish_reason. */
 function readAnswer(b: Buffer, m: Members): { usage: Usage | null; finishReason: string | null } {
   const u = lastMember(m, 'usage');
@@ -48,6 +78,7 @@ function readAnswer(b: Buffer, m: Members): { usage: Usage | null; finishReason:
  */
 export function restampReply(raw: Uint8Array, responseModel: string | null): Restamped | null {
   const b = asBuffer(raw);
+  if (b.length <= WHOLE_PARSE_BYTES) return restampParsed(b, responseModel);
   let m: Members | null;
   try {
     m = scanObject(b);
