@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { asBuffer, JsonScanError, MAX_JSON_DEPTH, scanObject } from '../src/json/scan.js';
+import { findMember } from '../src/json/find-member.js';
 import { restampReply } from '../src/upstream/restamp.js';
+import { SseRestamper } from '../src/upstream/sse.js';
 import { seeded } from './support/random.js';
 
 const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -131,3 +133,35 @@ for (const { label, pad } of pads) {
     assert.equal(restampReply(enc(`{"model":"a${pad}"`), 'g'), null);
   });
 }
+
+test('findMember: on random documents, each member is found at its value, and absent names are not', () => {
+  const r = seeded(23);
+  for (let n = 0; n < 300; n++) {
+    const doc: Record<string, unknown> = {};
+    const members = 1 + Math.floor(r() * 6);
+    for (let i = 0; i < members; i++) doc[`m${i}`] = randomValue(r, 1);
+    const text = spaced(doc, r);
+    for (const name of Object.keys(doc)) {
+      const span = findMember(text, name)!;
+      assert.deepEqual(JSON.parse(text.slice(span.start, span.end)), doc[name], `${name} in ${text}`);
+    }
+    assert.equal(findMember(text, 'absent'), null);
+    assert.equal(findMember(text, 'm'), null);
+  }
+  assert.equal(findMember('[1]', 'a'), null);
+  assert.equal(findMember('{"a":"unterminated', 'b'), null);
+});
+
+test('SseRestamper: chunks restamped in place keep every other byte; usage and error chunks are still read', () => {
+  const s = new SseRestamper('group');
+  const chunk = '{"id":"c1", "model" : "up-\\"x\\"","choices":[{"delta":{"content":"a \\"model\\":\\"no\\" é"}}]}';
+  const out = s.push(`data: ${chunk}\n\ndata: {"id":"c1","model":"up","choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}}\n\n`);
+  const [first, second] = out.split('\n\n');
+  assert.equal(first, `data: ${chunk.replace('"up-\\"x\\""', '"group"')}`);
+  assert.equal(JSON.parse(second!.slice(6)).model, 'group');
+  assert.deepEqual(s.usage, { promptTokens: 2, completionTokens: 3, totalTokens: 5 });
+  assert.equal(s.push('data: {"model":"up","error":{"message":"boom"}}\n\n'), '');
+  assert.equal(s.failure, '{"model":"up","error":{"message":"boom"}}');
+  const keep = new SseRestamper(null);
+  assert.equal(keep.push(`data: ${chunk}\n\n`), `data: ${chunk}\n\n`);
+});

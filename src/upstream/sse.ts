@@ -6,6 +6,7 @@
  * stream as a failure, so its text reaches the client only through the error path, which
  * cuts secrets out of it (an upstream may echo the request headers there).
  */
+import { findMember } from '../json/find-member.js';
 import type { Usage } from './wire.js';
 
 export function readUsage(u: unknown): Usage | null {
@@ -27,8 +28,12 @@ export class SseRestamper {
   /** Null: keep each chunk's own `model` (a fallback answered). */
   readonly #model: string | null;
 
+  /** `model` as JSON text, for the chunks restamped without a parse. */
+  readonly #modelJson: string | null;
+
   constructor(model: string | null) {
     this.#model = model;
+    this.#modelJson = model === null ? null : JSON.stringify(model);
   }
 
   /** Feeds decoded text; returns the complete events it finished, re-serialised (possibly ''). */
@@ -71,6 +76,14 @@ export class SseRestamper {
     if (payload === '[DONE]') {
       this.done = true;
       return 'data: [DONE]\n\n';
+    }
+    // The usual chunk carries neither usage nor an error: its `model` is found and replaced in
+    // the text, nothing else of it is read (a parse and a stringify per chunk were most of a
+    // stream's cost). A chunk that may carry either, or one the finder cannot follow, is parsed.
+    if (!payload.includes('"usage"') && !payload.includes('"error"')) {
+      if (this.#modelJson === null) return `${raw}\n\n`;
+      const m = findMember(payload, 'model');
+      if (m !== null) return `data: ${payload.slice(0, m.start)}${this.#modelJson}${payload.slice(m.end)}\n\n`;
     }
     let obj: unknown;
     try {
