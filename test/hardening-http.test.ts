@@ -151,7 +151,7 @@ class ThrowingRouter extends Router {
     this.seen.push(String(req.json.user));
     if (req.model === 'boom-sync') throw new Error('boom after the body was read (secret sk-should-not-leak)');
     if (req.model === 'boom-async') return Promise.reject(new Error('boom in a promise continuation'));
-    // uWS refuses a header value that is not a string: the throw comes halfway through writing the response.
+    // A header value that is not a string is refused: the throw comes halfway through writing the response (after its status).
     if (req.model === 'boom-write') return Promise.resolve({ status: 200, body: '{}', headers: ['x-fine', 'yes', 'x-bad', 42 as unknown as string] });
     if (req.model === 'boom-abort') {
       ctx.setAbort(() => {
@@ -280,7 +280,7 @@ model_list:
     assert.equal((streamText.match(/"content":/g) ?? []).length, 6, streamText);
     assert.match(streamText, /data: \[DONE\]/);
     // Each failure was logged with its cause (the log redacts configured secrets itself).
-    for (const cause of ['boom in modelList', 'boom after the body was read', 'Text and data can only be passed', 'boom in a promise continuation', 'boom in healthCheck', 'boom mid-stream', 'boom in onAborted']) {
+    for (const cause of ['boom in modelList', 'boom after the body was read', 'the value must be a string', 'boom in a promise continuation', 'boom in healthCheck', 'boom mid-stream', 'boom in onAborted']) {
       assert.ok(logLines.some((l) => l.includes(cause)), `log line for ${cause}: ${logLines.join('\n')}`);
     }
   });

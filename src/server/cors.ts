@@ -4,7 +4,7 @@
  * `Access-Control-Allow-Origin: <origin>` only for a listed origin, and `Vary: Origin`
  * always (caches must key on it). Preflights (`OPTIONS`) are answered here, before auth.
  */
-import type { HttpResponse } from './uws.js';
+import type { HeaderSink } from './header-block.js';
 
 /** How long a browser may cache a preflight answer, s (Starlette's default, which LiteLLM uses). */
 export const PREFLIGHT_MAX_AGE_S = 600;
@@ -37,7 +37,7 @@ export class Cors {
   }
 
   /** The CORS headers of an ordinary response, for a request's `Origin` ('' when absent). */
-  write(res: HttpResponse, origin: string): void {
+  write(res: HeaderSink, origin: string): void {
     if (this.#any) {
       res.writeHeader('access-control-allow-origin', '*');
       if (origin !== '') res.writeHeader('access-control-expose-headers', EXPOSE_HEADERS);
@@ -51,7 +51,7 @@ export class Cors {
   }
 
   /** The extra headers of a preflight answer (204), beside `write`'s. */
-  writePreflight(res: HttpResponse, origin: string, requestedHeaders: string): void {
+  writePreflight(res: HeaderSink, origin: string, requestedHeaders: string): void {
     if (!this.#any && !(origin !== '' && this.#origins.has(origin))) return;
     res.writeHeader('access-control-allow-methods', ALLOW_METHODS);
     res.writeHeader('access-control-allow-headers', requestedHeaders !== '' && headerList.test(requestedHeaders) ? requestedHeaders : DEFAULT_ALLOW_HEADERS);

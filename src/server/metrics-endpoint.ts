@@ -5,6 +5,7 @@
  */
 import { statusLine } from '../errors.js';
 import { logAccess } from './access-log.js';
+import { HeaderBlock } from './header-block.js';
 import { logAborted, writeCommonHeaders, type ResponseState } from './respond.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
@@ -27,9 +28,10 @@ export function serveMetrics(res: HttpResponse, st: ResponseState, metrics: Metr
       // The common headers (request id, version, CORS) and an access line, like every other response.
       res.cork(() => {
         res.writeStatus(statusLine(200));
-        res.writeHeader('content-type', metrics.contentType);
-        if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
-        writeCommonHeaders(res, st);
+        const block = new HeaderBlock().writeHeader('content-type', metrics.contentType);
+        if (!st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+        writeCommonHeaders(block, st);
+        block.writeTo(res);
         res.end(text, st.closeConnection);
       });
       st.finished = true;

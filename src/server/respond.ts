@@ -9,12 +9,13 @@ import type { Reply } from '../router/types.js';
 import { version } from '../version.js';
 import { logAccess } from './access-log.js';
 import type { ResponseState } from './response-state.js';
+import { HeaderBlock, type HeaderSink } from './header-block.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
 export { newResponseState, type ReplyContext, type ResponseState } from './response-state.js';
 
 /** The request id, version, time in the proxy so far and CORS headers; inside a cork. */
-export function writeCommonHeaders(res: HttpResponse, st: ResponseState): void {
+export function writeCommonHeaders(res: HeaderSink, st: ResponseState): void {
   res.writeHeader('x-request-id', st.requestId);
   res.writeHeader('x-litellm-call-id', st.requestId);
   res.writeHeader('x-litellm-version', version);
@@ -28,7 +29,7 @@ export function writeCommonHeaders(res: HttpResponse, st: ResponseState): void {
  * dispatch to the upstream's head). What remains is the proxy's own work and any earlier failed
  * attempts, retries' waits and queueing for a slot.
  */
-export function writeOverhead(res: HttpResponse, st: ResponseState, upstreamMs: number | undefined): void {
+export function writeOverhead(res: HeaderSink, st: ResponseState, upstreamMs: number | undefined): void {
   if (upstreamMs === undefined) return;
   res.writeHeader('x-litellm-overhead-duration-ms', Math.max(0, performance.now() - st.startedAt - upstreamMs).toFixed(3));
 }
@@ -59,16 +60,17 @@ export function writeReply(res: HttpResponse, st: ResponseState, reply: Reply): 
   try {
     res.cork(() => {
       res.writeStatus(statusLine(reply.status));
-      res.writeHeader('content-type', 'application/json');
-      if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+      const block = new HeaderBlock().writeHeader('content-type', 'application/json');
+      if (!st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
       const h = reply.headers;
-      for (let i = 0; i < h.length; i += 2) res.writeHeader(h[i]!, h[i + 1]!);
-      writeCommonHeaders(res, st);
-      writeOverhead(res, st, reply.upstreamMs);
+      for (let i = 0; i < h.length; i += 2) block.writeHeader(h[i]!, h[i + 1]!);
+      writeCommonHeaders(block, st);
+      writeOverhead(block, st, reply.upstreamMs);
       if (reply.status >= 400) {
         const retry = shouldRetry(h);
-        if (retry !== null) res.writeHeader('x-should-retry', retry);
+        if (retry !== null) block.writeHeader('x-should-retry', retry);
       }
+      block.writeTo(res);
       res.end(reply.body, st.closeConnection);
     });
   } catch (err) {
@@ -87,9 +89,11 @@ export function writePreflight(res: HttpResponse, st: ResponseState, requestedHe
   if (st.aborted || st.finished) return;
   res.cork(() => {
     res.writeStatus('204 No Content');
-    if (!st.closeConnection) res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
-    writeCommonHeaders(res, st);
-    st.ctx.cors.writePreflight(res, st.origin, requestedHeaders);
+    const block = new HeaderBlock();
+    if (!st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+    writeCommonHeaders(block, st);
+    st.ctx.cors.writePreflight(block, st.origin, requestedHeaders);
+    block.writeTo(res);
     res.end(undefined, st.closeConnection);
   });
   st.finished = true;

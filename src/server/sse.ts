@@ -8,6 +8,7 @@ import type { Reply, StreamConsumer } from '../router/types.js';
 import type { Usage } from '../upstream/wire.js';
 import { STREAM_WINDOW, type StreamHandle } from '../upstream/dispatch.js';
 import { logAccess } from './access-log.js';
+import { HeaderBlock } from './header-block.js';
 import { withRequestId, writeCommonHeaders, writeOverhead, writeReply, type ResponseState } from './respond.js';
 import { KEEP_ALIVE_HINT, type HttpResponse } from './uws.js';
 
@@ -63,13 +64,12 @@ export class SseRelay implements StreamConsumer {
     this.#headers = headers;
     this.#res.cork(() => {
       this.#res.writeStatus(statusLine(200));
-      this.#res.writeHeader('content-type', 'text/event-stream');
-      this.#res.writeHeader('cache-control', 'no-cache');
-      this.#res.writeHeader('x-accel-buffering', 'no');
-      if (!this.#st.closeConnection) this.#res.writeHeader('keep-alive', KEEP_ALIVE_HINT);
-      for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i]!, headers[i + 1]!);
-      writeCommonHeaders(this.#res, this.#st);
-      writeOverhead(this.#res, this.#st, upstreamMs);
+      const block = new HeaderBlock().writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache').writeHeader('x-accel-buffering', 'no');
+      if (!this.#st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+      for (let i = 0; i < headers.length; i += 2) block.writeHeader(headers[i]!, headers[i + 1]!);
+      writeCommonHeaders(block, this.#st);
+      writeOverhead(block, this.#st, upstreamMs);
+      block.writeTo(this.#res);
     });
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
