@@ -8,50 +8,20 @@
  * secrets out of it. The same surface as upstream/sse.ts's SseRestamper, which the worker uses
  * for the other endpoints.
  */
+import { SseEventFilter } from '../sse-events.js';
 import { readResponsesUsage } from './responses-reply.js';
 
 const terminal = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-export class ResponsesSseRestamper {
-  #pending = '';
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null = null;
-  /** True once a terminal event (or a `[DONE]`) has passed. */
-  done = false;
-  /** The data of the first error event; nothing after it is read. */
-  failure: string | null = null;
+export class ResponsesSseRestamper extends SseEventFilter {
   readonly #model: string;
 
   constructor(model: string) {
+    super();
     this.#model = model;
   }
 
-  /** Feeds decoded text; returns the complete events it finished, restamped (possibly ''). */
-  push(text: string): string {
-    const buf = this.#pending + (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
-    let out = '';
-    let start = 0;
-    for (;;) {
-      const end = buf.indexOf('\n\n', start);
-      if (end === -1) break;
-      out += this.#event(buf.slice(start, end));
-      start = end + 2;
-      if (this.failure !== null) {
-        this.#pending = '';
-        return out;
-      }
-    }
-    this.#pending = buf.slice(start);
-    return out;
-  }
-
-  /** Whatever is left when the upstream closes (an event without its blank line). */
-  flush(): string {
-    const rest = this.#pending.trim();
-    this.#pending = '';
-    return rest === '' ? '' : this.#event(rest);
-  }
-
-  #event(raw: string): string {
+  protected event(raw: string): string {
     let name: string | null = null;
     let data = '';
     let dataLines = 0;

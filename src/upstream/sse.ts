@@ -7,6 +7,7 @@
  * cuts secrets out of it (an upstream may echo the request headers there).
  */
 import { findMember } from '../json/find-member.js';
+import { SseEventFilter } from '../sse-events.js';
 import type { Usage } from './wire.js';
 
 export function readUsage(u: unknown): Usage | null {
@@ -18,52 +19,19 @@ export function readUsage(u: unknown): Usage | null {
   return { promptTokens: p, completionTokens: c, totalTokens: t };
 }
 
-export class SseRestamper {
-  #pending = '';
-  usage: Usage | null = null;
-  /** True once `data: [DONE]` has passed. */
-  done = false;
-  /** The data of the first error event; nothing after it is read. */
-  failure: string | null = null;
+export class SseRestamper extends SseEventFilter {
   /** Null: keep each chunk's own `model` (a fallback answered). */
   readonly #model: string | null;
-
   /** `model` as JSON text, for the chunks restamped without a parse. */
   readonly #modelJson: string | null;
 
   constructor(model: string | null) {
+    super();
     this.#model = model;
     this.#modelJson = model === null ? null : JSON.stringify(model);
   }
 
-  /** Feeds decoded text; returns the complete events it finished, re-serialised (possibly ''). */
-  push(text: string): string {
-    let buf = this.#pending + (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
-    let out = '';
-    let start = 0;
-    for (;;) {
-      const end = buf.indexOf('\n\n', start);
-      if (end === -1) break;
-      out += this.#event(buf.slice(start, end));
-      start = end + 2;
-      if (this.failure !== null) {
-        this.#pending = '';
-        return out;
-      }
-    }
-    buf = buf.slice(start);
-    this.#pending = buf;
-    return out;
-  }
-
-  /** Whatever is left when the upstream closes (an event without its blank line). */
-  flush(): string {
-    const rest = this.#pending.trim();
-    this.#pending = '';
-    return rest === '' ? '' : this.#event(rest);
-  }
-
-  #event(raw: string): string {
+  protected event(raw: string): string {
     // Only single-line `data:` events carry JSON chunks; comments and other fields pass through.
     if (!raw.startsWith('data:') || raw.includes('\ndata:')) {
       if (raw.includes('event:') && /^event:[ \t]*error[ \t]*$/m.test(raw)) {
