@@ -10,7 +10,7 @@
 import type { DeploymentConfig } from '../config/types.js';
 import type { Endpoint, UpstreamTarget } from '../providers/index.js';
 import type { Usage } from '../upstream/wire.js';
-import { DeploymentHealth, type Blocked, type SharedUsage } from './deployment-health.js';
+import { DeploymentHealth, type Blocked, type HealthSnapshot, type SharedUsage } from './deployment-health.js';
 import type { Candidate } from './strategies/types.js';
 import type { PendingUsage, SharedView } from './sync-ledger.js';
 import type { DeploymentMetrics } from '../metrics/prometheus.js';
@@ -35,21 +35,9 @@ export interface DeploymentView extends Candidate {
 }
 
 /** A deployment's state at one moment, for tests, /health-style reports and logs. Plain data. */
-export interface DeploymentSnapshot {
+export interface DeploymentSnapshot extends HealthSnapshot {
   readonly id: string;
   readonly label: string;
-  readonly localInFlight: number;
-  readonly remoteInFlight: number;
-  readonly successes: number;
-  readonly failures: number;
-  readonly cooldownUntil: number;
-  readonly lastCooldownMs: number;
-  readonly halfOpen: boolean;
-  readonly probeInFlight: boolean;
-  readonly windowRequests: number;
-  readonly windowTokens: number;
-  readonly leaseRemaining: number;
-  readonly latencyScore: number | null;
 }
 
 export class DeploymentState implements DeploymentView {
