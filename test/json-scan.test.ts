@@ -150,6 +150,10 @@ test('findMember: on random documents, each member is found at its value, and ab
   }
   assert.equal(findMember('[1]', 'a'), null);
   assert.equal(findMember('{"a":"unterminated', 'b'), null);
+  assert.equal(findMember('{"a":1,"a":2}', 'a'), null, 'a key twice');
+  assert.equal(findMember('{"a":1,"\\u0062":2}', 'a'), null, 'an escaped key');
+  assert.equal(findMember('{"a":1,"usage":{}}', 'a', ['usage']), null, 'a refused key');
+  assert.deepEqual(findMember('{"a":1,"b":{}}', 'a', ['usage']), { start: 5, end: 6 });
 });
 
 test('SseRestamper: chunks restamped in place keep every other byte; usage and error chunks are still read', () => {
@@ -162,6 +166,14 @@ test('SseRestamper: chunks restamped in place keep every other byte; usage and e
   assert.deepEqual(s.usage, { promptTokens: 2, completionTokens: 3, totalTokens: 5 });
   assert.equal(s.push('data: {"model":"up","error":{"message":"boom"}}\n\n'), '');
   assert.equal(s.failure, '{"model":"up","error":{"message":"boom"}}');
+  // An error or usage key written with an escape is still one: the chunk is parsed.
+  const escaped = new SseRestamper('group');
+  assert.equal(escaped.push('data: {"model":"up","\\u0065rror":{"message":"boom"}}\n\n'), '');
+  assert.equal(escaped.failure, '{"model":"up","\\u0065rror":{"message":"boom"}}');
+  const twice = new SseRestamper('group');
+  assert.equal(JSON.parse(twice.push('data: {"model":"a","choices":[],"model":"b"}\n\n').slice(6)).model, 'group');
+  twice.push('data: {"model":"a","\\u0075sage":{"prompt_tokens":1,"completion_tokens":1}}\n\n');
+  assert.deepEqual(twice.usage, { promptTokens: 1, completionTokens: 1, totalTokens: 2 });
   const keep = new SseRestamper(null);
   assert.equal(keep.push(`data: ${chunk}\n\n`), `data: ${chunk}\n\n`);
 });

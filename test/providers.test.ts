@@ -76,4 +76,7 @@ test('spliceUpstreamBody: a body whose only member is dropped, and duplicate mod
   const out = (s: string): unknown => JSON.parse(Buffer.from(spliceUpstreamBody(new TextEncoder().encode(s), null, 'up', null)).toString('utf8'));
   assert.deepEqual(out('{}'), { model: 'up' });
   assert.deepEqual(out('{"model":"a","model":"b","fallbacks":["x"]}'), { model: 'up' });
+  // A key given twice goes once, with the last value (the one the proxy read).
+  const twice = Buffer.from(spliceUpstreamBody(new TextEncoder().encode('{"messages":[1,2,3],"t":1,"messages":[4]}'), null, 'up', null)).toString('utf8');
+  assert.equal(twice, '{"model":"up","t":1,"messages":[4]}');
 });

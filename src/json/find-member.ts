@@ -1,9 +1,8 @@
 /**
- * Finds one top-level member of a JSON object in text, reading no further than that member:
- * the values before it are skipped (strings by jumping to their closing quote), the rest is
- * never looked at. For hot paths that need one field of a small object and trust the shape
- * (an upstream's SSE chunk), where parsing the whole object would cost more than the rest of
- * the work. It does not validate: on text it cannot follow it answers null.
+ * Finds one top-level member of a JSON object in text without building it: keys are read,
+ * values skipped (strings by jumping to their closing quote). For hot paths that need one field
+ * of a small object (an upstream's SSE chunk), where parsing the whole object would cost more
+ * than the rest of the work. It does not validate: on text it cannot follow it answers null.
  */
 
 const QUOTE = 0x22;
@@ -59,24 +58,37 @@ function skipValue(t: string, i: number): number {
   return k > i ? k : -1;
 }
 
-/** The span of the value of top-level member `name` (its first occurrence) in object text `t`, or null. */
-export function findMember(t: string, name: string): { start: number; end: number } | null {
+/**
+ * The span of the value of top-level member `name` in object text `t`. Null when the object
+ * cannot be followed, has no such member or more than one, has a key named in `refuse`, or has
+ * any key written with an escape (`"\u0065rror"` is `error`: the caller's view of the keys
+ * would be wrong). The whole top level is read; values are skipped, not checked.
+ */
+export function findMember(t: string, name: string, refuse: readonly string[] = []): { start: number; end: number } | null {
   let i = skipSpace(t, 0);
   if (t.charCodeAt(i) !== 0x7b) return null;
   i = skipSpace(t, i + 1);
-  while (t.charCodeAt(i) === QUOTE) {
+  let found: { start: number; end: number } | null = null;
+  if (t.charCodeAt(i) === 0x7d) return null;
+  for (;;) {
+    if (t.charCodeAt(i) !== QUOTE) return null;
     const keyEnd = skipString(t, i);
     if (keyEnd < 0) return null;
-    const isName = keyEnd - i === name.length + 2 && t.startsWith(name, i + 1);
+    const key = t.slice(i + 1, keyEnd - 1);
+    if (key.includes('\\') || refuse.includes(key)) return null;
     i = skipSpace(t, keyEnd);
     if (t.charCodeAt(i) !== 0x3a) return null;
     i = skipSpace(t, i + 1);
     const end = skipValue(t, i);
     if (end < 0) return null;
-    if (isName) return { start: i, end };
+    if (key === name) {
+      if (found !== null) return null;
+      found = { start: i, end };
+    }
     i = skipSpace(t, end);
-    if (t.charCodeAt(i) !== 0x2c) return null;
+    const c = t.charCodeAt(i);
+    if (c === 0x7d) return found;
+    if (c !== 0x2c) return null;
     i = skipSpace(t, i + 1);
   }
-  return null;
 }

@@ -32,7 +32,9 @@ export function spliceUpstreamBody(
   const keep: number[] = [];
   let size = Buffer.byteLength(head) + Buffer.byteLength(tail);
   for (let i = 0; i < m.names.length; i++) {
-    if (dropped.has(m.names[i]!)) continue;
+    // A key given twice goes once, as its last value: the one the proxy read (JSON.parse keeps
+    // the last), so an upstream that keeps the first cannot run a different request.
+    if (dropped.has(m.names[i]!) || m.names.lastIndexOf(m.names[i]!) !== i) continue;
     keep.push(i);
     size += 1 + m.valueEnds[i]! - m.keyStarts[i]!;
   }

@@ -19,6 +19,9 @@ export function readUsage(u: unknown): Usage | null {
   return { promptTokens: p, completionTokens: c, totalTokens: t };
 }
 
+/** Keys whose chunks are parsed: what they carry is read. */
+const notFastPath: readonly string[] = ['usage', 'error'];
+
 export class SseRestamper extends SseEventFilter {
   /** Null: keep each chunk's own `model` (a fallback answered). */
   readonly #model: string | null;
@@ -45,14 +48,12 @@ export class SseRestamper extends SseEventFilter {
       this.done = true;
       return 'data: [DONE]\n\n';
     }
-    // The usual chunk carries neither usage nor an error: its `model` is found and replaced in
-    // the text, nothing else of it is read (a parse and a stringify per chunk were most of a
-    // stream's cost). A chunk that may carry either, or one the finder cannot follow, is parsed.
-    if (!payload.includes('"usage"') && !payload.includes('"error"')) {
-      if (this.#modelJson === null) return `${raw}\n\n`;
-      const m = findMember(payload, 'model');
-      if (m !== null) return `data: ${payload.slice(0, m.start)}${this.#modelJson}${payload.slice(m.end)}\n\n`;
-    }
+    // The usual chunk carries neither usage nor an error: its one `model` is found and replaced
+    // in the text, its values are never read (a parse and a stringify per chunk were most of a
+    // stream's cost). A chunk with either key, an escaped key, two `model`s, or text the finder
+    // cannot follow is parsed.
+    const m = findMember(payload, 'model', notFastPath);
+    if (m !== null) return this.#modelJson === null ? `${raw}\n\n` : `data: ${payload.slice(0, m.start)}${this.#modelJson}${payload.slice(m.end)}\n\n`;
     let obj: unknown;
     try {
       obj = JSON.parse(payload);
