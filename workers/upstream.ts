@@ -83,7 +83,11 @@ export type FrameOut = (f: StreamFrame, transfer?: ArrayBuffer) => void;
  */
 export function serve(task: { port: MessagePort }): Promise<void> {
   const port = task.port;
-  const out = new Outbox<FromWorker>(port);
+  // An answer that cannot be sent fails its task on the main thread instead (a crash has no transfer).
+  const out: Outbox<FromWorker> = new Outbox<FromWorker>(port, (m, err) => {
+    if (m.t === 'result' || m.t === 'frame') crash(m.id, err);
+    else if (m.t === 'count') out.push({ t: 'count', id: m.id, n: null, message: err instanceof Error ? err.message : String(err) });
+  });
   const crash = (id: number, err: unknown): void => out.push({ t: 'crash', id, message: err instanceof Error ? err.message : String(err) });
   const handle = (m: ToWorker): void => {
     switch (m.t) {

@@ -156,9 +156,16 @@ class WorkerLink {
   constructor(port: MessagePort, hello: () => void) {
     this.#port = port;
     this.#hello = hello;
-    this.out = new Outbox<ToWorker>(port);
+    this.out = new Outbox<ToWorker>(port, (m, err) => this.#unsent(m, err));
     port.on('message', (batch: FromWorker[]) => {
-      for (const m of batch) this.#receive(m);
+      for (const m of batch) {
+        try {
+          this.#receive(m);
+        } catch (err) {
+          // A consumer that throws fails its own task, never the rest of the batch.
+          if (m.t !== 'hello') this.#fail(m.id, `handling the upstream worker's answer failed: ${errorText(err)}`);
+        }
+      }
     });
     port.on('close', () => this.die('upstream worker channel closed'));
   }
@@ -189,13 +196,32 @@ class WorkerLink {
         else w?.resolve(m.n);
         break;
       }
-      case 'crash': {
-        const w = this.calls.get(m.id);
-        this.calls.delete(m.id);
-        w?.reject(new Error(m.message));
-        this.streams.get(m.id)?.failed(`upstream task failed: ${m.message}`);
+      case 'crash':
+        this.#fail(m.id, `upstream task failed: ${m.message}`);
         break;
-      }
+    }
+  }
+
+  /** A message that could not be sent to the worker: its task fails (controls are dropped). */
+  #unsent(m: ToWorker, err: unknown): void {
+    const message = `cannot hand the task to the upstream worker: ${errorText(err)}`;
+    if (m.t === 'call') this.#fail(m.task.id, message);
+    else if (m.t === 'stream') this.#fail(m.task.id, message);
+    else if (m.t === 'count') {
+      const w = this.counts.get(m.id);
+      this.counts.delete(m.id);
+      w?.reject(new Error(message));
+    }
+  }
+
+  #fail(id: number, message: string): void {
+    const w = this.calls.get(id);
+    this.calls.delete(id);
+    w?.reject(new Error(message));
+    try {
+      this.streams.get(id)?.failed(message);
+    } catch {
+      /* the consumer failed again; the task is released regardless */
     }
   }
 
@@ -220,8 +246,15 @@ type MessagePort = import('node:worker_threads').MessagePort;
 /** How often start-up tries again to give each thread its own channel (a thread not yet up takes a second one). */
 const ATTACH_TRIES = 100;
 const ATTACH_RETRY_MS = 10;
+/** How long a task waits for a channel when none is up (a lost worker being replaced). */
+const WAIT_FOR_WORKER_MS = 10_000;
 
-export function createPoolDispatcher(threads: number): Dispatcher {
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `observe`: hands over the Piscina pool (tests stop a thread through it to prove recovery). */
+export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) => void): Dispatcher {
   const pool = new Piscina({
     filename: taskModuleUrl.href,
     minThreads: threads,
@@ -233,10 +266,26 @@ export function createPoolDispatcher(threads: number): Dispatcher {
     atomics: 'disabled',
     idleTimeout: Infinity,
   });
+  observe?.(pool);
   let links: WorkerLink[] = [];
   /** Which link runs each call in flight, so an abort can reach it. */
   const callLinks = new Map<number, WorkerLink>();
+  /** Calls waiting for a channel, and those of them the client already left. */
+  const unsentCalls = new Set<number>();
+  const abortedUnsent = new Set<number>();
   let closing = false;
+  /** Tasks waiting for a live channel (start-up, or a lost thread's replacement). */
+  let waiting: Array<(l: WorkerLink | null) => void> = [];
+
+  const wake = (): void => {
+    const w = waiting;
+    waiting = [];
+    for (const go of w) go(pick());
+  };
+  const added = (l: WorkerLink): void => {
+    links.push(l);
+    wake();
+  };
 
   /** Opens a channel on whichever thread Piscina picks; resolves once that thread has said hello. */
   const open = (): Promise<WorkerLink> => {
@@ -246,17 +295,25 @@ export function createPoolDispatcher(threads: number): Dispatcher {
       pool.run({ port: port2 }, { name: 'serve', transferList: [port2] }).then(
         () => link.die('upstream worker stopped serving'),
         (err: unknown) => {
-          const message = `upstream worker failed: ${err instanceof Error ? err.message : String(err)}`;
+          const message = `upstream worker failed: ${errorText(err)}`;
           link.die(message);
           reject(new Error(message));
+          const wasServing = links.includes(link);
+          links = links.filter((l) => l !== link);
           // A crashed worker is replaced by Piscina; give the replacement a channel.
-          if (!closing && links.includes(link)) {
-            links = links.filter((l) => l !== link);
-            open().then((l) => (closing ? l.die('closing') : links.push(l)), () => undefined);
-          }
+          if (wasServing) replace(0);
         },
       );
     });
+  };
+
+  /** Gives a replacement thread a channel, trying again with backoff while the pool is open. */
+  const replace = (attempt: number): void => {
+    if (closing) return;
+    open().then(
+      (l) => (closing ? l.die('the dispatcher is closing') : added(l)),
+      () => void setTimeout(() => replace(attempt + 1), Math.min(1000, 50 * 2 ** attempt)).unref(),
+    );
   };
 
   /** One channel per thread: a channel that lands on a thread that already has one is closed and tried again. */
@@ -268,26 +325,34 @@ export function createPoolDispatcher(threads: number): Dispatcher {
         await new Promise((r) => setTimeout(r, ATTACH_RETRY_MS));
         continue;
       }
-      links.push(link);
+      added(link);
     }
   };
   const attached = attach();
-  attached.catch(() => undefined);
+  // Start-up failed (the task module does not load): whoever waits is told.
+  attached.catch(() => wake());
 
-  /** The live link with the least in flight; null before start-up has opened one. */
+  /** The live link with the least in flight; null when none is up. */
   const pick = (): WorkerLink | null => {
     let best: WorkerLink | null = null;
     for (const l of links) if (!l.dead && (best === null || l.load < best.load)) best = l;
     return best;
   };
+  /** Runs `use` on a live channel now, or once one is up (bounded: a pool that cannot start a thread fails the task). */
   const withLink = (use: (l: WorkerLink) => void, fail: (err: Error) => void): void => {
     const now = pick();
     if (now !== null) return use(now);
-    attached.then(() => {
-      const l = pick();
+    if (closing) return fail(new Error('the upstream dispatcher is closing'));
+    const timer = setTimeout(() => {
+      waiting = waiting.filter((w) => w !== go);
+      fail(new Error(`no upstream worker is serving (none came up within ${WAIT_FOR_WORKER_MS / 1000} s)`));
+    }, WAIT_FOR_WORKER_MS);
+    const go = (l: WorkerLink | null): void => {
+      clearTimeout(timer);
       if (l === null) fail(new Error('no upstream worker is serving'));
       else use(l);
-    }, (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
+    };
+    waiting.push(go);
   };
 
   return {
@@ -296,16 +361,26 @@ export function createPoolDispatcher(threads: number): Dispatcher {
     ready: () => attached,
     call(task) {
       return new Promise<CallResult>((resolve, reject) => {
+        unsentCalls.add(task.id);
         withLink((l) => {
+          unsentCalls.delete(task.id);
+          // The client left while this call waited for a channel: it never goes upstream.
+          if (abortedUnsent.delete(task.id)) return resolve({ ok: false, status: 0, error: { code: 'UPSTREAM_ABORTED', message: 'client went away' } });
           callLinks.set(task.id, l);
           const done = (): void => void callLinks.delete(task.id);
           l.calls.set(task.id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
           l.out.push({ t: 'call', task }, task.body);
-        }, reject);
+        }, (err) => {
+          unsentCalls.delete(task.id);
+          abortedUnsent.delete(task.id);
+          reject(err);
+        });
       });
     },
     abortCall(id) {
-      callLinks.get(id)?.out.push({ t: 'abort', id });
+      const l = callLinks.get(id);
+      if (l !== undefined) l.out.push({ t: 'abort', id });
+      else if (unsentCalls.has(id)) abortedUnsent.add(id);
     },
     stream(params, sink) {
       const id = params.id;
@@ -340,8 +415,13 @@ export function createPoolDispatcher(threads: number): Dispatcher {
     },
     async close() {
       closing = true;
+      wake();
       await attached.catch(() => undefined);
-      for (const l of links) l.die('the dispatcher is closing');
+      for (const l of links) {
+        // What is queued (aborts from the server's shutdown grace) goes out before the channel closes.
+        l.out.flush();
+        l.die('the dispatcher is closing');
+      }
       links = [];
       await pool.close({ force: false });
     },

@@ -2,25 +2,34 @@
  * Messages for one MessagePort, sent as one array per turn of the event loop together with
  * the buffers they transfer. Crossing a thread costs mostly per message, not per byte, so a
  * turn that starts sixty requests (or relays sixty stream chunks) pays for one crossing.
+ *
+ * A batch that cannot be sent (a buffer that cannot be transferred) is sent again message by
+ * message, so only the message at fault is lost, and its sender hears of it (`dropped`).
  */
 import type { MessagePort } from 'node:worker_threads';
 
 export class Outbox<M> {
   readonly #port: MessagePort;
+  readonly #dropped: (m: M, err: unknown) => void;
   #batch: M[] = [];
+  /** Each message's transfer (null: none), in the batch's order. */
+  #transfers: Array<ArrayBuffer | null> = [];
   #transfer: ArrayBuffer[] = [];
   #scheduled = false;
   #closed = false;
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, dropped: (m: M, err: unknown) => void) {
     this.#port = port;
+    this.#dropped = dropped;
   }
 
   /** Queues `m` for this turn's message; `transfer` moves with it (never used again by the sender). */
   push(m: M, transfer?: ArrayBuffer): void {
     if (this.#closed) return;
     this.#batch.push(m);
-    if (transfer !== undefined && transfer.byteLength > 0) this.#transfer.push(transfer);
+    const moved = transfer !== undefined && transfer.byteLength > 0 ? transfer : null;
+    this.#transfers.push(moved);
+    if (moved !== null) this.#transfer.push(moved);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flush);
@@ -32,10 +41,23 @@ export class Outbox<M> {
     this.#scheduled = false;
     if (this.#closed || this.#batch.length === 0) return;
     const batch = this.#batch;
+    const transfers = this.#transfers;
     const transfer = this.#transfer;
     this.#batch = [];
+    this.#transfers = [];
     this.#transfer = [];
-    this.#port.postMessage(batch, transfer);
+    try {
+      this.#port.postMessage(batch, transfer);
+    } catch {
+      for (let i = 0; i < batch.length; i++) {
+        const t = transfers[i];
+        try {
+          this.#port.postMessage([batch[i]], t === null || t === undefined ? [] : [t]);
+        } catch (err) {
+          this.#dropped(batch[i]!, err);
+        }
+      }
+    }
   };
 
   flush(): void {
@@ -46,6 +68,7 @@ export class Outbox<M> {
   close(): void {
     this.#closed = true;
     this.#batch = [];
+    this.#transfers = [];
     this.#transfer = [];
   }
 }
