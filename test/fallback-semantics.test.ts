@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import type { RouterOptions } from '../src/router/types.js';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { type MockUpstream, startMockUpstreams } from './support/mock-upstream.js';
 import { post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { deployment } from './support/deployments.js';
 
@@ -19,11 +19,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
-}
+const upstreams = (n: number): Promise<MockUpstream[]> => startMockUpstreams(n, cleanups);
 
 async function proxyFor(yaml: string, router?: RouterOptions): Promise<RunningProxy> {
   const p = await startTestProxy(yaml, { router });

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import type { DeploymentSnapshot } from '../src/router/deployment-state.js';
 import type { RouterOptions } from '../src/router/types.js';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { type MockUpstream, startMockUpstreams } from './support/mock-upstream.js';
 import { eventually, post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { deployment, TEST_API_KEY } from './support/deployments.js';
 
@@ -32,11 +32,7 @@ function manualClock(): { now: () => number; advance: (ms: number) => void } {
   return { now: () => t, advance: (ms) => { t += ms; } };
 }
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
-}
+const upstreams = (n: number): Promise<MockUpstream[]> => startMockUpstreams(n, cleanups);
 
 async function proxyFor(yaml: string, router?: RouterOptions): Promise<RunningProxy> {
   const p = await startTestProxy(yaml, { router });

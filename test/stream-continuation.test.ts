@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { RunningProxy } from '../src/index.js';
 import { CONTINUATION_PROMPT } from '../src/router/plan.js';
-import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
+import { type MockUpstream, startMockUpstreams } from './support/mock-upstream.js';
 import { dispatchModes, eventually, post, startTestProxy, type RawResponse } from './support/proxy.js';
 import { deployment } from './support/deployments.js';
 
@@ -20,11 +20,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function upstreams(n: number): Promise<MockUpstream[]> {
-  const ups = await Promise.all(Array.from({ length: n }, () => startMockUpstream()));
-  cleanups.push(async () => { for (const u of ups) await u.close(); });
-  return ups;
-}
+const upstreams = (n: number): Promise<MockUpstream[]> => startMockUpstreams(n, cleanups);
 
 async function proxyFor(yaml: string, workers = 1): Promise<RunningProxy> {
   const p = await startTestProxy(yaml, { workers });
