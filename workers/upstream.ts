@@ -237,7 +237,7 @@ export async function call(task: CallTask): Promise<CallResult> {
         try {
           parsed = JSON.parse(res.body.toString('utf8'));
         } catch {
-          return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.status} with a body that is not JSON` } };
+          return notJson(task, res.status);
         }
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: relayedHeaders(res.headers) };
@@ -247,7 +247,7 @@ export async function call(task: CallTask): Promise<CallResult> {
       }
       const answer = restampReply(res.body, task.responseModel);
       if (answer === null) {
-        return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${res.status} with a body that is not JSON` } };
+        return notJson(task, res.status);
       }
       return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: relayedHeaders(res.headers) };
     } finally {
@@ -259,6 +259,11 @@ export async function call(task: CallTask): Promise<CallResult> {
   } finally {
     inflight.delete(task.id);
   }
+}
+
+/** An upstream's success status with a body that is not JSON: a protocol failure (retried elsewhere). */
+function notJson(task: TaskBase, status: number): CallResult {
+  return { ok: false, status: 0, error: { code: 'UPSTREAM_PROTOCOL', message: `upstream ${task.label} answered ${status} with a body that is not JSON` } };
 }
 
 /** A standalone copy of a Buffer's bytes (a Buffer may be a view into a larger pooled slab). */

@@ -57,7 +57,8 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     // A Responses request is reshaped in the worker (passed through or translated to chat): a plain copy.
     body: req.endpoint === 'responses'
       ? (body ?? req.body).slice(0)
-      : body === null ? spliceUpstreamBody(new Uint8Array(req.body), req.members ?? null, upstreamModel, d.cfg.bodyDefaults) : spliceUpstreamBody(new Uint8Array(body), null, upstreamModel, d.cfg.bodyDefaults),
+      // The server's scan describes the client's body only; a replacement body is scanned anew.
+      : spliceUpstreamBody(new Uint8Array(body ?? req.body), body === null ? (req.members ?? null) : null, upstreamModel, d.cfg.bodyDefaults),
     responseModel: keepUpstreamModel ? null : model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.

@@ -205,8 +205,7 @@ class WorkerLink {
   /** A message that could not be sent to the worker: its task fails (controls are dropped). */
   #unsent(m: ToWorker, err: unknown): void {
     const message = `cannot hand the task to the upstream worker: ${errorText(err)}`;
-    if (m.t === 'call') this.#fail(m.task.id, message);
-    else if (m.t === 'stream') this.#fail(m.task.id, message);
+    if (m.t === 'call' || m.t === 'stream') this.#fail(m.task.id, message);
     else if (m.t === 'count') {
       const w = this.counts.get(m.id);
       this.counts.delete(m.id);

@@ -14,7 +14,6 @@ export class Outbox<M> {
   #batch: M[] = [];
   /** Each message's transfer (null: none), in the batch's order. */
   #transfers: Array<ArrayBuffer | null> = [];
-  #transfer: ArrayBuffer[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -27,9 +26,7 @@ export class Outbox<M> {
   push(m: M, transfer?: ArrayBuffer): void {
     if (this.#closed) return;
     this.#batch.push(m);
-    const moved = transfer !== undefined && transfer.byteLength > 0 ? transfer : null;
-    this.#transfers.push(moved);
-    if (moved !== null) this.#transfer.push(moved);
+    this.#transfers.push(transfer !== undefined && transfer.byteLength > 0 ? transfer : null);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flush);
@@ -42,12 +39,10 @@ export class Outbox<M> {
     if (this.#closed || this.#batch.length === 0) return;
     const batch = this.#batch;
     const transfers = this.#transfers;
-    const transfer = this.#transfer;
     this.#batch = [];
     this.#transfers = [];
-    this.#transfer = [];
     try {
-      this.#port.postMessage(batch, transfer);
+      this.#port.postMessage(batch, transfers.filter((t): t is ArrayBuffer => t !== null));
     } catch {
       for (let i = 0; i < batch.length; i++) {
         const t = transfers[i];
@@ -69,6 +64,5 @@ export class Outbox<M> {
     this.#closed = true;
     this.#batch = [];
     this.#transfers = [];
-    this.#transfer = [];
   }
 }
