@@ -273,8 +273,13 @@ test('SWITCHYARD_LOG_LEVEL=debug: per-attempt lines in the human format', async 
 test('JSON_LOGS=true switches JSON lines on; without a switch lines are human', async (t) => {
   const json = run(['--config', writeConfig(mocked), '--port', '0', '--workers', '0'], { JSON_LOGS: 'true' });
   t.after(() => json.child.kill('SIGKILL'));
-  await listening(json);
-  assert.ok(jsonLines(json.err()).length > 0);
+  const jsonUrl = await listening(json);
+  await chatOnce(jsonUrl, 'cli-json-3');
+  // stderr and stdout are separate pipes: the listening line on stdout says nothing about
+  // whether stderr's lines have arrived yet, so wait for the request's access line.
+  await until(() => json.err().includes('cli-json-3'), 'the access line');
+  const lines = jsonLines(json.err());
+  assert.ok(lines.some((l) => l.request_id === 'cli-json-3' && l.status === 200), 'the access line is JSON');
   const human = run(['--config', writeConfig(mocked), '--port', '0', '--workers', '0']);
   t.after(() => human.child.kill('SIGKILL'));
   const url = await listening(human);
