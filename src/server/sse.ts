@@ -2,6 +2,11 @@
  * Relays one stream to its client. Credit goes back to the worker only for frames the socket
  * has taken; while uWS reports backpressure the credit is withheld until `onWritable`, so a
  * slow client holds at most one window of frames in memory and pauses the upstream read.
+ *
+ * Writes are gathered until the frames at hand are all in: the head and the data frames that
+ * arrive in one batch from the worker go out in one cork (one send) on a microtask, and the
+ * end flushes whatever is still gathered with it. A fast upstream's whole stream (head, data,
+ * end in one batch) costs the socket one send instead of three.
  */
 import { statusLine } from '../errors.js';
 import type { Reply, StreamConsumer } from '../router/types.js';
@@ -31,6 +36,13 @@ export class SseRelay implements StreamConsumer {
   #usage: Usage | null = null;
   /** The reply's headers, read by the access line at the end. */
   #headers: readonly string[] | null = null;
+  /** The upstream's time to headers, for the overhead header; written with the head. */
+  #upstreamMs: number | undefined = undefined;
+  /** Whether the head is yet to be written. */
+  #headPending = false;
+  /** Data frames gathered for the next cork. */
+  #pending: ArrayBuffer[] = [];
+  #flushQueued = false;
 
   /**
    * `onFail` takes over when writing to the client throws: the relay's methods run inside the
@@ -62,15 +74,8 @@ export class SseRelay implements StreamConsumer {
     this.#st.streaming = true;
     this.#st.status = 200;
     this.#headers = headers;
-    this.#res.cork(() => {
-      this.#res.writeStatus(statusLine(200));
-      const block = new HeaderBlock().writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache').writeHeader('x-accel-buffering', 'no');
-      if (!this.#st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
-      for (let i = 0; i < headers.length; i += 2) block.writeHeader(headers[i]!, headers[i + 1]!);
-      writeCommonHeaders(block, this.#st);
-      writeOverhead(block, this.#st, upstreamMs);
-      block.writeTo(this.#res);
-    });
+    this.#upstreamMs = upstreamMs;
+    this.#headPending = true;
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
     this.#held = [];
@@ -78,6 +83,19 @@ export class SseRelay implements StreamConsumer {
     const end = this.#heldEnd;
     this.#heldEnd = undefined;
     if (end !== undefined) this.#finish(end);
+    else this.#queueFlush();
+  }
+
+  #writeHead(): void {
+    const st = this.#st;
+    this.#res.writeStatus(statusLine(200));
+    const block = new HeaderBlock().writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache').writeHeader('x-accel-buffering', 'no');
+    if (!st.closeConnection) block.writeHeader('keep-alive', KEEP_ALIVE_HINT);
+    const headers = this.#headers!;
+    for (let i = 0; i < headers.length; i += 2) block.writeHeader(headers[i]!, headers[i + 1]!);
+    writeCommonHeaders(block, st);
+    writeOverhead(block, st, this.#upstreamMs);
+    block.writeTo(this.#res);
   }
 
   data(buf: ArrayBuffer): void {
@@ -95,11 +113,49 @@ export class SseRelay implements StreamConsumer {
       return;
     }
     if (this.#st.firstByteAt === 0) this.#st.firstByteAt = performance.now();
-    let ok = false;
+    this.#pending.push(buf);
+    this.#queueFlush();
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushNow);
+  }
+
+  readonly #flushNow = (): void => {
+    this.#flushQueued = false;
+    try {
+      this.#flush(null, false);
+    } catch (err) {
+      this.#onFail(err);
+    }
+  };
+
+  /** Writes the head if it is pending, the gathered frames, and with `end` the last text and the end, in one cork. */
+  #flush(last: string | null, end: boolean): void {
+    const pending = this.#pending;
+    if (this.#st.aborted || this.#st.finished) {
+      this.#pending = [];
+      return;
+    }
+    if (!end && !this.#headPending && pending.length === 0) return;
+    this.#pending = [];
+    let ok = true;
     this.#res.cork(() => {
-      ok = this.#res.write(buf);
+      if (this.#headPending) {
+        this.#headPending = false;
+        this.#writeHead();
+      }
+      for (const buf of pending) if (!this.#res.write(buf)) ok = false;
+      if (!end) return;
+      if (last !== null) this.#res.write(last);
+      // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
+      // into the body after the last chunk's data, and clients reject the stream as truncated.
+      this.#res.end();
     });
-    this.#written++;
+    if (end) return;
+    this.#written += pending.length;
     if (!ok) {
       if (!this.#backpressured) {
         this.#backpressured = true;
@@ -148,12 +204,7 @@ export class SseRelay implements StreamConsumer {
       return;
     }
     if (!this.#st.aborted && !this.#st.finished) {
-      this.#res.cork(() => {
-        if (last !== null) this.#res.write(last);
-        // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
-        // into the body after the last chunk's data, and clients reject the stream as truncated.
-        this.#res.end();
-      });
+      this.#flush(last, true);
       this.#st.finished = true;
       logAccess(this.#st.ctx.log, this.#st, this.#headers, this.#usage);
     }
