@@ -19,6 +19,16 @@ after(async () => {
 const up = await startMockUpstream();
 cleanups.push(() => up.close());
 const yaml = `model_list:${deployment('g', up, { model: 'openai/upstream-model' })}\n`;
+// Every proxy starts before the first test is declared: a top-level await between tests lets
+// the runner finish (and run `after`) while later ones are still being declared.
+const slabProxy = await startTestProxy(yaml, { workers: 1 });
+cleanups.push(() => slabProxy.close());
+const modeProxies = new Map<number, Awaited<ReturnType<typeof startTestProxy>>>();
+for (const mode of dispatchModes) {
+  const p = await startTestProxy(yaml, { workers: mode.workers });
+  cleanups.push(() => p.close());
+  modeProxies.set(mode.workers, p);
+}
 
 /** A prompt of about `bytes` bytes with escapes, non-ASCII and JSON-looking text inside strings. */
 function prompt(bytes: number): string {
@@ -27,8 +37,7 @@ function prompt(bytes: number): string {
 }
 
 for (const mode of dispatchModes) {
-  const proxy = await startTestProxy(yaml, { workers: mode.workers });
-  cleanups.push(() => proxy.close());
+  const proxy = modeProxies.get(mode.workers)!;
 
   for (const size of [100, 200 * 1024]) {
     test(`${mode.label}: a ${size}-byte prompt reaches the upstream intact, model rewritten, proxy keys dropped`, async () => {
@@ -67,3 +76,39 @@ for (const mode of dispatchModes) {
     assert.equal(up.requests.length, 0);
   });
 }
+
+// Pool mode writes bodies into memory shared with the workers, in blocks that are reused
+// (src/upstream/body-slab.ts): every upstream must get its own request's bytes, whatever else
+// ran before or beside it, and a body too large for any block still goes through whole.
+
+test('pool: 200 concurrent requests of mixed sizes, in waves that reuse blocks, each reach the upstream as their own', async () => {
+  up.reset();
+  const sizes = [50, 300, 5_000, 70_000];
+  const sent: Array<{ tag: string; content: string }> = [];
+  for (let wave = 0; wave < 4; wave++) {
+    const batch = Array.from({ length: 50 }, (_, i) => {
+      const tag = `w${wave}-r${i}`;
+      // Shorter bodies after longer ones in the same size class: a reused block's tail must not leak in.
+      const content = `${tag}:${'x'.repeat(sizes[(i + wave) % sizes.length]! - (wave % 2) * 20)}`;
+      sent.push({ tag, content });
+      return post(`${slabProxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content }], user: tag });
+    });
+    for (const res of await Promise.all(batch)) assert.equal(res.status, 200, res.text);
+  }
+  assert.equal(up.requests.length, sent.length);
+  const byTag = new Map(up.requests.map((r) => [(r.body as { user: string }).user, r]));
+  for (const s of sent) {
+    const got = byTag.get(s.tag);
+    assert.ok(got, `no upstream request for ${s.tag}`);
+    assert.deepEqual(got.body, { model: 'upstream-model', messages: [{ role: 'user', content: s.content }], user: s.tag });
+    assert.equal(got.rawBody, JSON.stringify(got.body));
+  }
+});
+
+test('pool: a 3 MiB body (larger than any shared block) reaches the upstream intact', async () => {
+  up.reset();
+  const content = prompt(3 << 20);
+  const res = await post(`${slabProxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content }] });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(up.requests[0]!.body, { model: 'upstream-model', messages: [{ role: 'user', content }] });
+});

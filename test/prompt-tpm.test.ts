@@ -79,6 +79,7 @@ function counting(inner: Dispatcher): Dispatcher & { counts: number } {
     get mode() { return inner.mode; },
     get threads() { return inner.threads; },
     ready: () => inner.ready(),
+    allocBody: inner.allocBody,
     call: (t: Parameters<Dispatcher['call']>[0]) => inner.call(t),
     abortCall: (id: number) => inner.abortCall(id),
     stream: (t: Parameters<Dispatcher['stream']>[0], s: Parameters<Dispatcher['stream']>[1]) => inner.stream(t, s),

@@ -67,16 +67,16 @@ for (const c of targetCases) {
 
 test('spliceUpstreamBody: model rewritten, defaults fill gaps, proxy-only keys dropped, the rest byte for byte', () => {
   const client = '{ "model" : "group", "temperature":1,"messages":[ {"role":"user","content":"a \\"quoted\\" \u00e9 ✓"} ],\n"mock_response":"x", "num_retries":3,"metadata":{"a":[1,2]} }';
-  const out = Buffer.from(spliceUpstreamBody(new TextEncoder().encode(client), null, 'gpt-4o', { temperature: 0.1, max_tokens: 20 })).toString('utf8');
+  const out = Buffer.from(spliceUpstreamBody(new TextEncoder().encode(client), null, 'gpt-4o', { temperature: 0.1, max_tokens: 20 }, (n) => new Uint8Array(n))).toString('utf8');
   assert.deepEqual(JSON.parse(out), { model: 'gpt-4o', temperature: 1, messages: [{ role: 'user', content: 'a "quoted" é ✓' }], max_tokens: 20 });
   assert.ok(out.includes('"messages":[ {"role":"user","content":"a \\"quoted\\" \u00e9 ✓"} ]'), out);
 });
 
 test('spliceUpstreamBody: a body whose only member is dropped, and duplicate model keys', () => {
-  const out = (s: string): unknown => JSON.parse(Buffer.from(spliceUpstreamBody(new TextEncoder().encode(s), null, 'up', null)).toString('utf8'));
+  const out = (s: string): unknown => JSON.parse(Buffer.from(spliceUpstreamBody(new TextEncoder().encode(s), null, 'up', null, (n) => new Uint8Array(n))).toString('utf8'));
   assert.deepEqual(out('{}'), { model: 'up' });
   assert.deepEqual(out('{"model":"a","model":"b","fallbacks":["x"]}'), { model: 'up' });
   // A key given twice goes once, with the last value (the one the proxy read).
-  const twice = Buffer.from(spliceUpstreamBody(new TextEncoder().encode('{"messages":[1,2,3],"t":1,"messages":[4]}'), null, 'up', null)).toString('utf8');
+  const twice = Buffer.from(spliceUpstreamBody(new TextEncoder().encode('{"messages":[1,2,3],"t":1,"messages":[4]}'), null, 'up', null, (n) => new Uint8Array(n))).toString('utf8');
   assert.equal(twice, '{"model":"up","t":1,"messages":[4]}');
 });

@@ -21,7 +21,7 @@ after(async () => {
 function task(): CallTask {
   const body = new TextEncoder().encode(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }));
   return {
-    id: newTaskId(), endpoint: 'chat', body: body.buffer as ArrayBuffer, responseModel: 'g', url: `${up.url}/v1/chat/completions`,
+    id: newTaskId(), endpoint: 'chat', body, responseModel: 'g', url: `${up.url}/v1/chat/completions`,
     headers: ['content-type', 'application/json'], upstreamModel: 'm', bodyDefaults: null, mock: null, mockTimeout: false, label: 'g/test', timeoutMs: 10_000,
   };
 }

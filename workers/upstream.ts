@@ -20,11 +20,13 @@ import {
   type CallResult,
   type CallTask,
   type FromWorker,
+  type OnWire,
   type StreamControl,
   type StreamFrame,
   type StreamTask,
   type TaskBase,
   type ToWorker,
+  type WireBody,
   type WireError,
 } from '../src/upstream/wire.js';
 
@@ -79,10 +81,18 @@ export type FrameOut = (f: StreamFrame, transfer?: ArrayBuffer) => void;
 
 /**
  * The pool's long-lived task: serves every call, stream and token count the main thread sends
- * over `port` until the main thread closes it. One per worker thread.
+ * over `port` until the main thread closes it. One per worker thread. `slab`: the memory the
+ * main thread writes bodies into (body-slab.ts); a body there is read in place.
  */
-export function serve(task: { port: MessagePort }): Promise<void> {
+export function serve(task: { port: MessagePort; slab: SharedArrayBuffer }): Promise<void> {
   const port = task.port;
+  const slab = new Uint8Array(task.slab);
+  /** The received task with its body as bytes (the message is this thread's own copy). */
+  const onThread = <T extends TaskBase>(t: OnWire<T>): T => {
+    const b: WireBody = t.body;
+    (t as { body: unknown }).body = b instanceof ArrayBuffer ? new Uint8Array(b) : slab.subarray(b.at, b.at + b.length);
+    return t as unknown as T;
+  };
   // An answer that cannot be sent fails its task on the main thread instead (a crash has no transfer).
   const out: Outbox<FromWorker> = new Outbox<FromWorker>(port, (m, err) => {
     if (m.t === 'result' || m.t === 'frame') crash(m.id, err);
@@ -92,11 +102,14 @@ export function serve(task: { port: MessagePort }): Promise<void> {
   const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'call':
-        call(m.task).then((r) => out.push({ t: 'result', id: m.task.id, r }, r.ok || !('error' in r) ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
+        call(onThread(m.task)).then((r) => out.push({ t: 'result', id: m.task.id, r }, r.ok || !('error' in r) ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
         break;
       case 'stream': {
         const id = m.task.id;
-        stream(m.task, (f, transfer) => out.push({ t: 'frame', id, f }, transfer)).catch((err: unknown) => crash(id, err));
+        // `done` after everything else: the main thread frees the body's slab block on it.
+        stream(onThread(m.task), (f, transfer) => out.push({ t: 'frame', id, f }, transfer))
+          .catch((err: unknown) => crash(id, err))
+          .finally(() => out.push({ t: 'done', id }));
         break;
       }
       case 'control':
@@ -154,7 +167,7 @@ function parseBody(task: TaskBase): Record<string, unknown> {
  * request (`request`: its parsed body) the body reshaped here, or the 400 it gets instead.
  */
 function upstreamBody(task: TaskBase, request: Record<string, unknown> | null): Uint8Array | string | Refusal {
-  return request === null ? new Uint8Array(task.body) : responsesUpstreamBody(task, request);
+  return request === null ? task.body : responsesUpstreamBody(task, request);
 }
 
 function isRefusal(sent: Uint8Array | string | Refusal): sent is Refusal {

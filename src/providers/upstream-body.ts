@@ -2,8 +2,8 @@
  * The body sent upstream, built from the client's bytes without parsing what is only
  * forwarded: `model` set to the upstream name, proxy-only keys (LiteLLM's own params) left
  * out, deployment defaults added where the client gave none. Every other member is copied
- * byte for byte, in the client's order. One copy of the body, into a standalone buffer that
- * can be transferred to a worker.
+ * byte for byte, in the client's order. One copy of the body, into bytes `alloc` gives (the
+ * dispatcher's: a block of memory shared with the workers, or a buffer of its own).
  */
 import { asBuffer, scanObject, type Members } from '../json/scan.js';
 import { proxyOnlyBodyKeys } from './index.js';
@@ -19,7 +19,8 @@ export function spliceUpstreamBody(
   members: Members | null,
   upstreamModel: string,
   defaults: Readonly<Record<string, unknown>> | null,
-): ArrayBuffer {
+  alloc: (size: number) => Uint8Array,
+): Uint8Array {
   const b = asBuffer(body);
   const m = members ?? scanObject(b);
   if (m === null) throw new TypeError('an upstream body must be a JSON object');
@@ -38,13 +39,14 @@ export function spliceUpstreamBody(
     keep.push(i);
     size += 1 + m.valueEnds[i]! - m.keyStarts[i]!;
   }
-  // Its own memory (never Node's pooled slab: it is transferred), not zeroed: every byte is written below.
-  const out = Buffer.allocUnsafeSlow(size);
+  // Not zeroed (a slab block holds an earlier body): every byte is written below.
+  const bytes = alloc(size);
+  const out = Buffer.from(bytes.buffer, bytes.byteOffset, size);
   let at = out.write(head, 0, 'utf8');
   for (const i of keep) {
     out[at++] = 0x2c;
     at += b.copy(out, at, m.keyStarts[i]!, m.valueEnds[i]!);
   }
   out.write(tail, at, 'utf8');
-  return out.buffer as ArrayBuffer;
+  return bytes;
 }

@@ -26,16 +26,32 @@ import {
   type StreamConsumer,
 } from './types.js';
 
+function copyInto(alloc: (size: number) => Uint8Array, bytes: Uint8Array): Uint8Array {
+  const out = alloc(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /**
  * The task one attempt hands the dispatcher (health probes build theirs here too).
  * `body`: a body that replaces the client's (a fallback entry's, a health probe's); null = the
- * client's. Either way the task gets its own copy, with the upstream model spliced in: the
- * copy is transferred to the worker, and a retry needs the original again.
+ * client's. Either way the task gets its own copy, with the upstream model spliced in, in bytes
+ * from `alloc` (the dispatcher's `allocBody`): the copy goes to the worker, and a retry needs
+ * the original again.
  * `keepUpstreamModel`: the attempt is a fallback, so the response keeps the `model` the upstream
  * answered with (LiteLLM restamps the requested name only while `x-litellm-attempted-fallbacks`
  * is 0); a mock deployment answers with its own upstream model name then.
  */
-export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resolved: Resolved, id: number, body: ArrayBuffer | null, keepUpstreamModel = false): TaskBase {
+export function taskFor(
+  req: ApiRequest,
+  model: string,
+  d: DeploymentView,
+  resolved: Resolved,
+  id: number,
+  body: ArrayBuffer | null,
+  alloc: (size: number) => Uint8Array,
+  keepUpstreamModel = false,
+): TaskBase {
   const target = d.targets?.[req.endpoint] ?? null;
   const requestMock = req.json.mock_response;
   const mock: MockResponse | null =
@@ -56,9 +72,9 @@ export function taskFor(req: ApiRequest, model: string, d: DeploymentView, resol
     endpoint: req.endpoint,
     // A Responses request is reshaped in the worker (passed through or translated to chat): a plain copy.
     body: req.endpoint === 'responses'
-      ? (body ?? req.body).slice(0)
+      ? copyInto(alloc, new Uint8Array(body ?? req.body))
       // The server's scan describes the client's body only; a replacement body is scanned anew.
-      : spliceUpstreamBody(new Uint8Array(body ?? req.body), body === null ? (req.members ?? null) : null, upstreamModel, d.cfg.bodyDefaults),
+      : spliceUpstreamBody(new Uint8Array(body ?? req.body), body === null ? (req.members ?? null) : null, upstreamModel, d.cfg.bodyDefaults, alloc),
     responseModel: keepUpstreamModel ? null : model,
     url,
     // The precomputed block stays shared; a request id adds one pair to this request's copy.
@@ -211,7 +227,7 @@ export class Attempts {
     });
     let result: CallResult;
     try {
-      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride, opts.keepUpstreamModel), timeoutMs });
+      result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride, this.#dispatcher.allocBody, opts.keepUpstreamModel), timeoutMs });
     } catch (err) {
       // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
@@ -270,7 +286,7 @@ export class Attempts {
         // The upstream's time to headers, for the overhead header (performance clock: exact, never injected).
         const sentAt = performance.now();
         const handle = this.#dispatcher.stream(
-          { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride, opts.keepUpstreamModel), streamTimeoutMs },
+          { ...taskFor(req, model, d, resolved, newTaskId(), bodyOverride, this.#dispatcher.allocBody, opts.keepUpstreamModel), streamTimeoutMs },
           {
             head: (upstream) => {
               if (ctx.aborted) return;

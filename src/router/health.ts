@@ -99,7 +99,7 @@ export class HealthChecks {
     const ownS = ownTimeoutS(cfg.modelInfo);
     const timeoutMs = timerDelay(ownS !== null && ownS > 0 ? ownS * 1000 : HEALTH_CHECK_TIMEOUT_MS);
     try {
-      const r = await this.#dispatcher.call({ ...taskFor(req, cfg.group, d, resolved, newTaskId(), body), timeoutMs });
+      const r = await this.#dispatcher.call({ ...taskFor(req, cfg.group, d, resolved, newTaskId(), body, this.#dispatcher.allocBody), timeoutMs });
       if (r.ok) return { params };
       if ('error' in r) return { params, error: this.#secrets.redact(r.error.message) };
       return { params, error: `${r.status}: ${upstreamError(r.status, Buffer.from(r.body).toString('utf8'), d.label, this.#secrets).message}` };

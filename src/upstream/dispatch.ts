@@ -11,8 +11,9 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { BodySlab } from './body-slab.js';
 import { Outbox } from './outbox.js';
-import type { CallResult, CallTask, FromWorker, StreamControl, StreamFrame, StreamTask, ToWorker, Usage, WireError } from './wire.js';
+import type { CallResult, CallTask, FromWorker, SlabSpan, StreamControl, StreamFrame, StreamTask, TaskBase, ToWorker, Usage, WireBody, WireError } from './wire.js';
 
 const taskModuleUrl = new URL('../../workers/upstream.js', import.meta.url);
 
@@ -44,6 +45,11 @@ export interface Dispatcher {
   /** Cancels a running `call` by its task id. */
   abortCall(id: number): void;
   stream(task: StreamParams, sink: StreamSink): StreamHandle;
+  /**
+   * Bytes for a task's body, `size` long, not zeroed: write the body into them and hand them over
+   * with the task, which owns them from then on. A plain function (callers pass it along).
+   */
+  readonly allocBody: (size: number) => Uint8Array;
   /** Prompt tokens of a body (a copy is sent; the body stays usable). */
   countTokens(body: ArrayBuffer, model: string): Promise<number>;
   close(): Promise<void>;
@@ -111,6 +117,8 @@ export async function createInlineDispatcher(): Promise<Dispatcher> {
     mode: 'inline',
     threads: 0,
     ready: async () => undefined,
+    // Nothing crosses a thread: Node's pooled allocation is the cheapest.
+    allocBody: (size) => Buffer.allocUnsafe(size),
     call: (task) => mod.call(task),
     abortCall: (id) => mod.abort(id),
     stream(params, sink) {
@@ -142,6 +150,20 @@ interface Waiter<T> {
   reject(err: Error): void;
 }
 
+/** Bytes of the slab shared with the pool's workers (body-slab.ts): address space, touched as used. */
+const BODY_SLAB_BYTES = 64 << 20;
+
+/** Bytes of their own for a body: a whole ArrayBuffer, transferred with its task. */
+function ownBytes(size: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+}
+
+/** A body's bytes as a whole ArrayBuffer to transfer (copied when they are a view into more). */
+function transferable(bytes: Uint8Array): ArrayBuffer {
+  const b = bytes.buffer;
+  return b instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength ? b : (bytes.slice().buffer as ArrayBuffer);
+}
+
 /** The main thread's end of one worker's channel: what is in flight there, by task id. */
 class WorkerLink {
   readonly out: Outbox<ToWorker>;
@@ -152,9 +174,13 @@ class WorkerLink {
   dead = false;
   readonly #port: MessagePort;
   readonly #hello: () => void;
+  readonly #slab: BodySlab;
+  /** Slab blocks the worker reads, by task id, until the task's last answer frees them. */
+  readonly #spans = new Map<number, SlabSpan>();
 
-  constructor(port: MessagePort, hello: () => void) {
+  constructor(port: MessagePort, slab: BodySlab, hello: () => void) {
     this.#port = port;
+    this.#slab = slab;
     this.#hello = hello;
     this.out = new Outbox<ToWorker>(port, (m, err) => this.#unsent(m, err));
     port.on('message', (batch: FromWorker[]) => {
@@ -174,6 +200,30 @@ class WorkerLink {
     return this.calls.size + this.streams.size;
   }
 
+  /** Sends a call or stream task: a slab body as its span (freed by the task's last answer), any other transferred. */
+  send(kind: 'call', task: CallTask): void;
+  send(kind: 'stream', task: StreamTask): void;
+  send(kind: 'call' | 'stream', task: CallTask | StreamTask): void {
+    const span = this.#slab.spanOf(task.body);
+    let body: WireBody;
+    if (span !== null) {
+      this.#spans.set(task.id, span);
+      body = span;
+    } else {
+      body = transferable(task.body);
+    }
+    const m = { t: kind, task: { ...task, body } } as ToWorker;
+    this.out.push(m, span === null ? (body as ArrayBuffer) : undefined);
+  }
+
+  /** The task's body is no longer read by the worker: its block goes back to the slab. */
+  #release(id: number): void {
+    const span = this.#spans.get(id);
+    if (span === undefined) return;
+    this.#spans.delete(id);
+    this.#slab.free(span);
+  }
+
   #receive(m: FromWorker): void {
     switch (m.t) {
       case 'hello':
@@ -181,11 +231,15 @@ class WorkerLink {
         this.#hello();
         break;
       case 'result': {
+        this.#release(m.id);
         const w = this.calls.get(m.id);
         this.calls.delete(m.id);
         w?.resolve(m.r);
         break;
       }
+      case 'done':
+        this.#release(m.id);
+        break;
       case 'frame':
         this.streams.get(m.id)?.deliver(m.f);
         break;
@@ -197,6 +251,8 @@ class WorkerLink {
         break;
       }
       case 'crash':
+        // A call's crash is its end; a stream's (a frame that could not be sent) is followed by its `done`.
+        if (this.calls.has(m.id)) this.#release(m.id);
         this.#fail(m.id, `upstream task failed: ${m.message}`);
         break;
     }
@@ -205,7 +261,11 @@ class WorkerLink {
   /** A message that could not be sent to the worker: its task fails (controls are dropped). */
   #unsent(m: ToWorker, err: unknown): void {
     const message = `cannot hand the task to the upstream worker: ${errorText(err)}`;
-    if (m.t === 'call' || m.t === 'stream') this.#fail(m.task.id, message);
+    if (m.t === 'call' || m.t === 'stream') {
+      // The worker never saw it: nothing reads its body.
+      this.#release(m.task.id);
+      this.#fail(m.task.id, message);
+    }
     else if (m.t === 'count') {
       const w = this.counts.get(m.id);
       this.counts.delete(m.id);
@@ -230,6 +290,9 @@ class WorkerLink {
     this.dead = true;
     this.out.close();
     this.#port.close();
+    // Slab blocks of tasks in flight are not freed: the thread may still be sending them. They
+    // are lost to the slab (later bodies that find no block get their own bytes).
+    this.#spans.clear();
     const err = new Error(message);
     for (const w of this.calls.values()) w.reject(err);
     for (const w of this.counts.values()) w.reject(err);
@@ -266,6 +329,12 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
     idleTimeout: Infinity,
   });
   observe?.(pool);
+  const slab = new BodySlab(BODY_SLAB_BYTES);
+  /** A slab block taken for a task that never reached a worker goes back. */
+  const unsent = (task: TaskBase): void => {
+    const span = slab.spanOf(task.body);
+    if (span !== null) slab.free(span);
+  };
   let links: WorkerLink[] = [];
   /** Which link runs each call in flight, so an abort can reach it. */
   const callLinks = new Map<number, WorkerLink>();
@@ -290,8 +359,8 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
   const open = (): Promise<WorkerLink> => {
     const { port1, port2 } = new MessageChannel();
     return new Promise((resolve, reject) => {
-      const link = new WorkerLink(port1, () => resolve(link));
-      pool.run({ port: port2 }, { name: 'serve', transferList: [port2] }).then(
+      const link = new WorkerLink(port1, slab, () => resolve(link));
+      pool.run({ port: port2, slab: slab.memory }, { name: 'serve', transferList: [port2] }).then(
         () => link.die('upstream worker stopped serving'),
         (err: unknown) => {
           const message = `upstream worker failed: ${errorText(err)}`;
@@ -358,20 +427,25 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
     mode: 'pool',
     threads,
     ready: () => attached,
+    allocBody: (size) => slab.alloc(size) ?? ownBytes(size),
     call(task) {
       return new Promise<CallResult>((resolve, reject) => {
         unsentCalls.add(task.id);
         withLink((l) => {
           unsentCalls.delete(task.id);
           // The client left while this call waited for a channel: it never goes upstream.
-          if (abortedUnsent.delete(task.id)) return resolve({ ok: false, status: 0, error: { code: 'UPSTREAM_ABORTED', message: 'client went away' } });
+          if (abortedUnsent.delete(task.id)) {
+            unsent(task);
+            return resolve({ ok: false, status: 0, error: { code: 'UPSTREAM_ABORTED', message: 'client went away' } });
+          }
           callLinks.set(task.id, l);
           const done = (): void => void callLinks.delete(task.id);
           l.calls.set(task.id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
-          l.out.push({ t: 'call', task }, task.body);
+          l.send('call', task);
         }, (err) => {
           unsentCalls.delete(task.id);
           abortedUnsent.delete(task.id);
+          unsent(task);
           reject(err);
         });
       });
@@ -386,11 +460,14 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
       let link: WorkerLink | null = null;
       const route = new StreamRoute(sink, () => link?.streams.delete(id));
       withLink((l) => {
-        if (route.closed) return;
+        if (route.closed) return unsent(params);
         link = l;
         l.streams.set(id, route);
-        l.out.push({ t: 'stream', task: { ...params, window: STREAM_WINDOW } }, params.body);
-      }, (err) => route.failed(err.message));
+        l.send('stream', { ...params, window: STREAM_WINDOW });
+      }, (err) => {
+        unsent(params);
+        route.failed(err.message);
+      });
       return {
         credit(n) {
           if (!route.closed) link?.out.push({ t: 'control', id, c: { t: 'credit', n } });

@@ -29,8 +29,11 @@ export interface TaskBase {
   /** Process-unique, so an abort can find its task in whichever worker runs it. */
   readonly id: number;
   readonly endpoint: Endpoint;
-  /** The client's request body (UTF-8 JSON), transferred. */
-  readonly body: ArrayBuffer;
+  /**
+   * The upstream request body (UTF-8 JSON). On the main thread a block of the pool's shared
+   * slab (body-slab.ts) or bytes of its own; on the wire a `WireBody`.
+   */
+  readonly body: Uint8Array;
   /**
    * The name the client asked for; responses are restamped with it, as LiteLLM does. Null after
    * a fallback: the response keeps the model the upstream answered with (LiteLLM does too).
@@ -82,6 +85,18 @@ export interface StreamTask extends TaskBase {
   readonly window: number;
 }
 
+/** Where in the shared slab a task's body lies. */
+export interface SlabSpan {
+  readonly at: number;
+  readonly length: number;
+}
+
+/** A body as it crosses to a worker: a span of the shared slab, or its own transferred bytes. */
+export type WireBody = SlabSpan | ArrayBuffer;
+
+/** A task as it crosses to a worker. */
+export type OnWire<T extends TaskBase> = Omit<T, 'body'> & { readonly body: WireBody };
+
 /** Worker → main thread frames of one stream. */
 export type StreamFrame =
   /** Upstream accepted: the main thread may now commit a 200 to the client. */
@@ -102,8 +117,8 @@ export type StreamControl = { readonly t: 'credit'; readonly n: number } | { rea
  * of the event loop, tagged with their task's id.
  */
 export type ToWorker =
-  | { readonly t: 'call'; readonly task: CallTask }
-  | { readonly t: 'stream'; readonly task: StreamTask }
+  | { readonly t: 'call'; readonly task: OnWire<CallTask> }
+  | { readonly t: 'stream'; readonly task: OnWire<StreamTask> }
   | { readonly t: 'control'; readonly id: number; readonly c: StreamControl }
   /** Cancels a running call. */
   | { readonly t: 'abort'; readonly id: number }
@@ -114,6 +129,8 @@ export type FromWorker =
   | { readonly t: 'hello'; readonly threadId: number }
   | { readonly t: 'result'; readonly id: number; readonly r: CallResult }
   | { readonly t: 'frame'; readonly id: number; readonly f: StreamFrame }
+  /** A stream's task is over in the worker (its body is no longer read): after its last frame. */
+  | { readonly t: 'done'; readonly id: number }
   | { readonly t: 'count'; readonly id: number; readonly n: number | null; readonly message?: string }
   /** A call or stream that threw inside the worker (a bug, not an upstream failure). */
   | { readonly t: 'crash'; readonly id: number; readonly message: string };
