@@ -102,7 +102,7 @@ export function serve(task: { port: MessagePort; slab: SharedArrayBuffer }): Pro
   const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'call':
-        call(onThread(m.task)).then((r) => out.push({ t: 'result', id: m.task.id, r }, r.ok || !('error' in r) ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
+        call(onThread(m.task)).then((r) => out.push({ t: 'result', id: m.task.id, r }, 'body' in r && typeof r.body !== 'string' ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
         break;
       case 'stream': {
         const id = m.task.id;

@@ -10,7 +10,8 @@ import { readUsage } from './sse.js';
 import type { Usage } from './wire.js';
 
 export interface Restamped {
-  readonly body: ArrayBuffer;
+  /** A small answer's text as re-serialised (a string crosses threads without an ArrayBuffer); a large one's bytes. */
+  readonly body: ArrayBuffer | string;
   readonly usage: Usage | null;
   readonly finishReason: string | null;
 }
@@ -42,7 +43,6 @@ function finishReasonOf(b: Buffer, m: Members): string | null {
  * scan wins as soon as the text is long.
  */
 const WHOLE_PARSE_BYTES = 8 * 1024;
-const encoder = new TextEncoder();
 
 function restampParsed(b: Buffer, responseModel: string | null): Restamped | null {
   let parsed: unknown;
@@ -63,7 +63,7 @@ function restampParsed(b: Buffer, responseModel: string | null): Restamped | nul
       if (typeof fr === 'string') finishReason = fr;
     }
   }
-  return { body: encoder.encode(JSON.stringify(parsed)).buffer as ArrayBuffer, usage, finishReason };
+  return { body: JSON.stringify(parsed), usage, finishReason };
 }
 
 /** What the router reads from an answer: its usage and first finish_reason. */

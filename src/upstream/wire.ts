@@ -61,7 +61,11 @@ export type CallResult =
   | {
       readonly ok: true;
       readonly status: number;
-      readonly body: ArrayBuffer;
+      /**
+       * The answer: text when the worker has it as a string (a small answer it re-serialised),
+       * which crosses without an ArrayBuffer on either side; else bytes, transferred.
+       */
+      readonly body: ArrayBuffer | string;
       readonly usage: Usage | null;
       /** The first choice's finish_reason (`content_filter` can trigger content-policy fallbacks). */
       readonly finishReason: string | null;
