@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { RunningProxy } from '../src/index.js';
 import { deployment } from './support/deployments.js';
-import { dispatchModes, startTestProxy } from './support/proxy.js';
+import { dispatchModes, eventually, startTestProxy } from './support/proxy.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -26,22 +26,27 @@ const STREAM_TIMEOUT_S = 0.3;
 
 interface SteadyUpstream {
   url: string;
-  /** Whether a write found the socket full: the proxy stopped reading this stream. */
-  held: boolean;
+  /** The most bytes its socket held unsent: about one chunk while the proxy reads, megabytes once it stops. */
+  maxQueued: number;
   /** Resolves once the upstream has written its last chunk and [DONE] (into its own buffers), or was cut off. */
   finished: Promise<void>;
+  /** Whether the proxy closed the upstream request before its last chunk. */
+  cut: boolean;
 }
 
 /** An SSE upstream that sends CHUNKS chunks CHUNK_GAP_MS apart whatever its reader does. */
 async function steadyUpstream(): Promise<SteadyUpstream> {
   let finish!: () => void;
-  const u: SteadyUpstream = { url: '', held: false, finished: new Promise((r) => (finish = r)) };
+  const u: SteadyUpstream = { url: '', maxQueued: 0, cut: false, finished: new Promise((r) => (finish = r)) };
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       // A proxy that cut the stream ends it too: the client then reads what it was sent.
-      res.on('close', finish);
+      res.on('close', () => {
+        if (i < CHUNKS) u.cut = true;
+        finish();
+      });
       let i = 0;
       const step = (): void => {
         if (res.destroyed) return;
@@ -52,7 +57,8 @@ async function steadyUpstream(): Promise<SteadyUpstream> {
           return;
         }
         const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: TEXT }, finish_reason: null }] };
-        if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) u.held = true;
+        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        u.maxQueued = Math.max(u.maxQueued, res.socket?.writableLength ?? 0);
         i++;
         setTimeout(step, CHUNK_GAP_MS);
       };
@@ -74,8 +80,11 @@ async function proxyFor(yaml: string, workers: number): Promise<RunningProxy> {
   return p;
 }
 
-/** Starts a stream and reads nothing of it until `until` resolves; then reads it all. */
-function slowStream(url: string, until: Promise<void>): Promise<{ status: number; text: string }> {
+/**
+ * Starts a stream and reads nothing of it until `until` resolves; then reads it all.
+ * `leave`: the client goes away once that resolves instead.
+ */
+function slowStream(url: string, until: Promise<void>, leave?: Promise<void>): Promise<{ status: number; text: string }> {
   const u = new URL(`${url}/v1/chat/completions`);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res: IncomingMessage) => {
@@ -85,6 +94,10 @@ function slowStream(url: string, until: Promise<void>): Promise<{ status: number
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
       res.on('error', reject);
       void until.then(() => res.resume());
+      void leave?.then(() => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') });
+      });
     });
     req.on('error', reject);
     req.end(JSON.stringify({ model: 'g', messages: [{ role: 'user', content: 'hi' }], stream: true }));
@@ -101,12 +114,26 @@ router_settings:
 `, mode.workers);
       const r = await slowStream(proxy.url, up.finished);
       assert.equal(r.status, 200);
-      assert.ok(up.held, 'the proxy stopped reading the upstream while the client read nothing');
+      assert.ok(up.maxQueued > 4 * TEXT.length, `the proxy stopped reading the upstream while the client read nothing (${up.maxQueued} bytes queued)`);
       const events = r.text.split('\n\n').filter(Boolean);
       assert.ok(!r.text.includes('"error"'), `no error event: ${events.at(-1)?.slice(0, 200)}`);
       assert.equal(events.at(-1), 'data: [DONE]');
       const content = events.slice(0, -1).map((e) => (JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content: string } }> }).choices[0]!.delta.content).join('');
       assert.equal(content.length, CHUNKS * TEXT.length);
+    });
+
+    test('a client that leaves while its stream is held cancels the upstream request', { timeout: 20_000 }, async () => {
+      const up = await steadyUpstream();
+      const proxy = await proxyFor(`model_list:${deployment('g', up, { params: { stream_timeout: STREAM_TIMEOUT_S } })}
+router_settings:
+  num_retries: 0
+`, mode.workers);
+      const held = eventually(() => up.maxQueued > 4 * TEXT.length, 10_000, 'the proxy to stop reading the upstream');
+      const r = await slowStream(proxy.url, up.finished, held);
+      assert.equal(r.status, 200);
+      await up.finished;
+      assert.ok(up.cut, 'the upstream request was closed before its last chunk');
+      await eventually(() => proxy.router.snapshot().inFlight === 0, 3000, 'in-flight back to zero');
     });
   });
 }
