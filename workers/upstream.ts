@@ -5,6 +5,7 @@
  * Tasks are stateless; per-thread resources (the undici agent and its keep-alive pools per
  * origin) are created once at module level. Everything that comes back is plain data.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { Agent, errors as undiciErrors } from 'undici';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
@@ -475,7 +476,13 @@ class StreamRelay extends RawStream {
   #status = 0;
   #headers: ResponseHeaders = {};
   #sse: SseFilter | null = null;
-  #decoder: InstanceType<typeof TextDecoder> | null = null;
+  /**
+   * UTF-8 across chunk boundaries. A StringDecoder, not a TextDecoder with `stream: true`:
+   * about five times faster on a chunk of events (no options object to convert per call).
+   */
+  #decoder: StringDecoder | null = null;
+  /** Whether the next chunk is the body's first (a byte order mark there is dropped, as TextDecoder did). */
+  #first = true;
 
   constructor(task: StreamTask, cancel: Cancel, frames: Frames, responsesBody: Record<string, unknown> | null, settle: (ok: boolean) => void) {
     super(cancel);
@@ -539,7 +546,7 @@ class StreamRelay extends RawStream {
     if (status >= 400 || !String(headers['content-type'] ?? '').includes('text/event-stream')) return true;
     this.#frames.post({ t: 'head', headers: relayedHeaders(headers) });
     this.#sse = this.#responsesBody !== null ? responsesSse(this.#task, this.#responsesBody) : new SseRestamper(this.#task.responseModel);
-    this.#decoder = new TextDecoder();
+    this.#decoder = new StringDecoder('utf8');
     this.#phase = 'between-chunks';
     this.#timer?.refresh();
     return false;
@@ -549,7 +556,12 @@ class StreamRelay extends RawStream {
     if (this.#settled) return;
     this.#timer?.refresh();
     const sse = this.#sse!;
-    this.#send(sse.push(this.#decoder!.decode(chunk, { stream: true })));
+    let text = this.#decoder!.write(chunk);
+    if (this.#first && text !== '') {
+      this.#first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    this.#send(sse.push(text));
     if (sse.failure !== null) {
       this.#failMidStream(sse.failure);
       // Nothing more is read: the upstream request is closed.
