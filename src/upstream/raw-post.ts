@@ -4,46 +4,13 @@
  * non-streaming answer. Used for non-stream upstream calls, the hot path of the proxy.
  */
 import type { Dispatcher } from 'undici';
+import type { Cancel } from './cancel.js';
+import { split } from './target.js';
 
 export interface RawResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
-}
-
-/** Cancels a call in flight; `cancel` before the request starts cancels it as soon as it does. */
-export class Cancel {
-  #abort: ((err: Error) => void) | null = null;
-  #reason: Error | null = null;
-
-  get reason(): Error | null {
-    return this.#reason;
-  }
-
-  cancel(reason: Error): void {
-    if (this.#reason !== null) return;
-    this.#reason = reason;
-    this.#abort?.(reason);
-  }
-
-  /** Called by the handler once undici hands it a way to abort. */
-  bind(abort: (err: Error) => void): void {
-    this.#abort = abort;
-    if (this.#reason !== null) abort(this.#reason);
-  }
-}
-
-const parsed = new Map<string, { origin: string; path: string }>();
-
-/** Origin and path of a target URL; targets are few and fixed, so each is parsed once per thread. */
-function split(url: string): { origin: string; path: string } {
-  let p = parsed.get(url);
-  if (p === undefined) {
-    const u = new URL(url);
-    p = { origin: u.origin, path: `${u.pathname}${u.search}` };
-    if (parsed.size < 10_000) parsed.set(url, p);
-  }
-  return p;
 }
 
 export function rawPost(dispatcher: Dispatcher, url: string, headers: readonly string[], body: Uint8Array | string, cancel: Cancel): Promise<RawResponse> {
