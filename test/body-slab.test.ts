@@ -4,8 +4,11 @@
  * twice while in use, and null (the caller's cue for bytes of its own) when no block fits.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { BodySlab } from '../src/upstream/body-slab.js';
+import { after, describe, test } from 'node:test';
+import { BodySlab, RETIRE_MS } from '../src/upstream/body-slab.js';
+import { createPoolDispatcher, newTaskId } from '../src/upstream/dispatch.js';
+import type { CallTask } from '../src/upstream/wire.js';
+import { startMockUpstream } from './support/mock-upstream.js';
 
 test('blocks are views of exactly the size asked, inside the shared memory, and never overlap while taken', () => {
   const slab = new BodySlab(1 << 20);
@@ -38,4 +41,54 @@ test('no block: larger than 1 MiB, or the slab used up; bytes from elsewhere hav
   assert.ok(slab.alloc(4096));
   assert.equal(slab.alloc(10), null, 'all 8 KiB carved, nothing free');
   assert.equal(slab.spanOf(new Uint8Array(10)), null);
+});
+
+test('a retired block (an upstream that answered an error, maybe before reading it all) is reused only after RETIRE_MS', () => {
+  let now = 1000;
+  const slab = new BodySlab(1 << 20, () => now);
+  const a = slab.alloc(100)!;
+  slab.retire(slab.spanOf(a)!);
+  const b = slab.alloc(100)!;
+  assert.notEqual(b.byteOffset, a.byteOffset, 'not yet: a new block');
+  now += RETIRE_MS - 1;
+  assert.notEqual(slab.alloc(100)!.byteOffset, a.byteOffset, 'still not');
+  now += 1;
+  assert.equal(slab.alloc(100)!.byteOffset, a.byteOffset, 'after RETIRE_MS: the retired block');
+});
+
+describe('the pool dispatcher frees a body block on its task\'s last answer', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  const callTask = (url: string, body: Uint8Array): CallTask => ({
+    id: newTaskId(), endpoint: 'chat', body, responseModel: 'g', url: `${url}/v1/chat/completions`,
+    headers: ['content-type', 'application/json'], upstreamModel: 'm', bodyDefaults: null, mock: null, mockTimeout: false, label: 'g/test', timeoutMs: 10_000,
+  });
+  const write = (bytes: Uint8Array, text: string): Uint8Array => {
+    bytes.set(Buffer.from(text));
+    return bytes;
+  };
+  const text = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(3000) }] });
+
+  test('a success frees it for the next body; an error answer retires it', async () => {
+    const up = await startMockUpstream();
+    cleanups.push(() => up.close());
+    const d = createPoolDispatcher(1);
+    cleanups.push(() => d.close());
+    await d.ready();
+    const first = write(d.allocBody(text.length), text);
+    assert.ok(first.buffer instanceof SharedArrayBuffer, 'the body is in the shared slab');
+    const ok = await d.call(callTask(up.url, first));
+    assert.equal(ok.ok, true);
+    assert.equal(JSON.parse(up.requests[0]!.rawBody).messages[0].content.length, 3000);
+    const second = write(d.allocBody(text.length), text);
+    assert.equal(second.byteOffset, first.byteOffset, 'the freed block is reused');
+    up.setBehavior({ kind: 'status', status: 429, body: { error: { message: 'slow down' } } });
+    const refused = await d.call(callTask(up.url, second));
+    assert.equal(refused.status, 429);
+    const third = d.allocBody(text.length);
+    assert.notEqual(third.byteOffset, second.byteOffset, 'a block whose upstream answered 429 is not reused at once');
+  });
 });
