@@ -162,11 +162,21 @@ class ThrowingRouter extends Router {
     return super.call(req, ctx);
   }
 
-  override async stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
+  override stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
+    if (req.model === 'boom-stream-now') {
+      // Started, a frame in, and a throw in the same turn: before the relay has written anything.
+      consumer.start([]);
+      consumer.data('data: {"partial":"now"}\n\n');
+      throw new Error('boom in the same turn');
+    }
+    return this.#stream(req, ctx, consumer);
+  }
+
+  async #stream(req: ApiRequest, ctx: RequestContext, consumer: StreamConsumer): Promise<void> {
     this.seen.push(String(req.json.user));
     if (req.model === 'boom-stream') {
       consumer.start([]);
-      consumer.data(new TextEncoder().encode('data: {"partial":true}\n\n').buffer as ArrayBuffer);
+      consumer.data('data: {"partial":true}\n\n');
       await new Promise((r) => setTimeout(r, 10));
       throw new Error('boom mid-stream');
     }
@@ -193,6 +203,7 @@ model_list:
   - { model_name: boom-abort, litellm_params: { model: openai/x, mock_response: "never" } }
   - { model_name: boom-write, litellm_params: { model: openai/x, mock_response: "never" } }
   - { model_name: boom-stream, litellm_params: { model: openai/x, mock_response: "never" } }
+  - { model_name: boom-stream-now, litellm_params: { model: openai/x, mock_response: "never" } }
 `, 'test.yaml', {});
     if (!loaded.ok) throw new Error('config refused');
     dispatcher = await createDispatcher(1);
@@ -266,6 +277,12 @@ model_list:
     assert.match(brokenText, /"partial":true/);
     assert.match(brokenText, /data: \{"error":\{"message":"The proxy failed while handling this request[^"]*","type":"internal_server_error","param":null,"code":"500"\},"request_id":"[^"]+"\}/);
     assert.doesNotMatch(brokenText, /\[DONE\]/);
+    // The same, thrown in the turn the stream started: its head and frame still go out first.
+    const now = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chat('boom-stream-now', { stream: true }) });
+    assert.equal(now.status, 200);
+    assert.equal(now.headers.get('content-type'), 'text/event-stream');
+    const nowText = await now.text();
+    assert.match(nowText, /^data: \{"partial":"now"\}\n\ndata: \{"error":\{"message":"The proxy failed while handling this request/);
 
     // In uWS's onAborted callback: the client goes away and the cancel hook throws.
     const before = server.activeRequests;

@@ -7,10 +7,9 @@ import { describe, test } from 'node:test';
 import { StreamSplice } from '../src/router/stream-splice.js';
 import { StreamTranscript } from '../src/router/stream-transcript.js';
 
-const enc = new TextEncoder();
 
-function frame(...chunks: unknown[]): ArrayBuffer {
-  return enc.encode(chunks.map((c) => (typeof c === 'string' ? `data: ${c}\n\n` : `data: ${JSON.stringify(c)}\n\n`)).join('')).buffer as ArrayBuffer;
+function frame(...chunks: unknown[]): string {
+  return chunks.map((c) => (typeof c === 'string' ? `data: ${c}\n\n` : `data: ${JSON.stringify(c)}\n\n`)).join('');
 }
 
 function chunk(delta: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -38,7 +37,7 @@ describe('StreamTranscript', () => {
     assert.equal(t.continuable, true);
   });
 
-  const stoppers: Array<[string, ArrayBuffer]> = [
+  const stoppers: Array<[string, string]> = [
     ['a tool call', frame(chunk({ tool_calls: [{ index: 0, id: 'c1', function: { name: 'f', arguments: '' } }] }))],
     ['a second choice', frame({ id: 'x', choices: [{ index: 1, delta: { content: 'b' }, finish_reason: null }] })],
     ['a finish reason', frame({ id: 'x', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })],

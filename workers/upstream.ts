@@ -351,9 +351,7 @@ class Frames {
 
   /** A frame of SSE text (none for ''). */
   data(text: string): void {
-    if (text === '') return;
-    const buf = toArrayBuffer(text);
-    this.post({ t: 'data', buf }, buf);
+    if (text !== '') this.post({ t: 'data', text });
   }
 
   /** The frame every stream the main thread still waits on gets, whichever way it ended. */

@@ -294,9 +294,9 @@ export class Attempts {
               // The plan adds its retry/fallback headers to this reply; the consumer commits them now.
               resolve({ ok: true, group: model, reply: { status: 200, body: STREAM_STARTED_BODY, headers: this.#headers(secrets, actor, d, resolved, null, upstream), upstreamMs: performance.now() - sentAt } });
             },
-            data: (buf) => {
+            data: (text) => {
               ttftMs ??= this.#clock() - lease.startedAt;
-              if (!ctx.aborted) consumer.data(buf);
+              if (!ctx.aborted) consumer.data(text);
             },
             end: (usage) => {
               ctx.setAbort(null);

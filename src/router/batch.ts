@@ -194,9 +194,9 @@ class Gate implements StreamConsumer {
   /** The plan's caller starts the stream (`win`), never an attempt. */
   start(): void {}
 
-  data(buf: ArrayBuffer): void {
-    if (this.#open) this.#out.data(buf);
-    else this.#held.push(() => this.#out.data(buf));
+  data(text: string): void {
+    if (this.#open) this.#out.data(text);
+    else this.#held.push(() => this.#out.data(text));
   }
 
   end(usage: Usage | null): void {

@@ -16,8 +16,6 @@ import type { Usage } from '../upstream/wire.js';
 /** Continues the broken stream on a fallback from `generated`; resolves true once one is streaming. */
 export type StreamContinuer = (generated: string) => Promise<boolean>;
 
-const encoder = new TextEncoder();
-
 /** Statuses of a mid-stream failure that another model may get past. */
 function worthContinuing(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
@@ -44,16 +42,15 @@ export class StreamSession implements StreamConsumer {
     this.#out.start(headers, upstreamMs);
   }
 
-  data(buf: ArrayBuffer): void {
-    let out = buf;
+  data(text: string): void {
+    let out = text;
     if (this.#splice !== null) {
-      const text = this.#splice.push(buf);
-      if (text === '') {
+      out = this.#splice.push(text);
+      if (out === '') {
         // Nothing of this frame reaches the socket: its credit goes back now, or the worker's window would shrink.
         this.#handle?.credit(1);
         return;
       }
-      out = encoder.encode(text).buffer as ArrayBuffer;
     }
     this.#transcript.observe(out);
     this.#out.data(out);

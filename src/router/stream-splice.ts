@@ -20,7 +20,6 @@ export class StreamSplice {
   readonly #prefix: string;
   #matching: boolean;
   #held = '';
-  readonly #decoder = new TextDecoder();
   #pending = '';
 
   constructor(from: Pick<StreamTranscript, 'id' | 'created' | 'roleSent' | 'text'>) {
@@ -32,8 +31,8 @@ export class StreamSplice {
   }
 
   /** The fallback's complete events, rewritten; '' when nothing of them is left to send. */
-  push(buf: ArrayBuffer): string {
-    const text = this.#pending + this.#decoder.decode(buf, { stream: true });
+  push(chunk: string): string {
+    const text = this.#pending + chunk;
     let out = '';
     let start = 0;
     for (;;) {

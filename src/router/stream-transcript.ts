@@ -23,13 +23,12 @@ export class StreamTranscript {
   /** The assistant text sent so far. */
   text = '';
   continuable = true;
-  readonly #decoder = new TextDecoder();
   #pending = '';
 
-  /** Reads SSE bytes the client is about to get (complete events, as the worker sends them). */
-  observe(buf: ArrayBuffer): void {
+  /** Reads SSE text the client is about to get (complete events, as the worker sends them). */
+  observe(chunk: string): void {
     if (!this.continuable) return;
-    const text = this.#pending + this.#decoder.decode(buf, { stream: true });
+    const text = this.#pending + chunk;
     let start = 0;
     for (;;) {
       const end = text.indexOf('\n\n', start);

@@ -126,7 +126,7 @@ export interface StreamConsumer {
    * now). `upstreamMs`: the answering attempt's time from dispatch to the upstream's head.
    */
   start(headers: readonly string[], upstreamMs?: number): void;
-  data(buf: ArrayBuffer): void;
+  data(text: string): void;
   /** The stream finished; `usage` is what its end frame reported (null when the upstream sent none). */
   end(usage: Usage | null): void;
   /** Failed after `start` (`status`: what the failure stands for): an SSE error event, and no `[DONE]`. */

@@ -415,8 +415,17 @@ export class ProxyServer {
       return;
     }
     if (parsed.stream) {
-      const relay = new SseRelay(res, st, finish, fail);
-      this.#opts.router.stream(parsed, ctx, relay).catch(fail);
+      // What the relay has gathered goes out before the error event that ends the stream.
+      const failStream = (err: unknown): void => {
+        relay.flushGathered();
+        fail(err);
+      };
+      const relay: SseRelay = new SseRelay(res, st, finish, failStream);
+      try {
+        this.#opts.router.stream(parsed, ctx, relay).catch(failStream);
+      } catch (err) {
+        failStream(err);
+      }
       return;
     }
     this.#opts.router.call(parsed, ctx).then(

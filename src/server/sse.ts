@@ -30,7 +30,7 @@ export class SseRelay implements StreamConsumer {
   #backpressured = false;
   #started = false;
   /** Frames (and the end) that came before `start`. */
-  #held: ArrayBuffer[] = [];
+  #held: string[] = [];
   #heldEnd: string | null | undefined = undefined;
   /** The tokens the stream's end frame reported, for the access line. */
   #usage: Usage | null = null;
@@ -41,7 +41,7 @@ export class SseRelay implements StreamConsumer {
   /** Whether the head is yet to be written. */
   #headPending = false;
   /** Data frames gathered for the next cork. */
-  #pending: ArrayBuffer[] = [];
+  #pending: string[] = [];
   #flushQueued = false;
 
   /**
@@ -79,7 +79,7 @@ export class SseRelay implements StreamConsumer {
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
     this.#held = [];
-    for (const buf of held) this.#data(buf);
+    for (const text of held) this.#data(text);
     const end = this.#heldEnd;
     this.#heldEnd = undefined;
     if (end !== undefined) this.#finish(end);
@@ -98,22 +98,22 @@ export class SseRelay implements StreamConsumer {
     block.writeTo(this.#res);
   }
 
-  data(buf: ArrayBuffer): void {
+  data(text: string): void {
     try {
-      this.#data(buf);
+      this.#data(text);
     } catch (err) {
       this.#onFail(err);
     }
   }
 
-  #data(buf: ArrayBuffer): void {
+  #data(text: string): void {
     if (this.#st.aborted || this.#st.finished) return;
     if (!this.#started) {
-      this.#held.push(buf);
+      this.#held.push(text);
       return;
     }
     if (this.#st.firstByteAt === 0) this.#st.firstByteAt = performance.now();
-    this.#pending.push(buf);
+    this.#pending.push(text);
     this.#queueFlush();
   }
 
@@ -132,6 +132,19 @@ export class SseRelay implements StreamConsumer {
     }
   };
 
+  /**
+   * Writes what is gathered now (the head, data frames), before anything else is written to the
+   * response (an internal error's last event). Never throws: a failed write is the caller's
+   * error already.
+   */
+  flushGathered(): void {
+    try {
+      this.#flush(null, false);
+    } catch {
+      /* the response is being failed anyway */
+    }
+  }
+
   /** Writes the head if it is pending, the gathered frames, and with `end` the last text and the end, in one cork. */
   #flush(last: string | null, end: boolean): void {
     const pending = this.#pending;
@@ -147,7 +160,7 @@ export class SseRelay implements StreamConsumer {
         this.#headPending = false;
         this.#writeHead();
       }
-      for (const buf of pending) if (!this.#res.write(buf)) ok = false;
+      for (const text of pending) if (!this.#res.write(text)) ok = false;
       if (!end) return;
       if (last !== null) this.#res.write(last);
       // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`

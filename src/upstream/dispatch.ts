@@ -22,7 +22,7 @@ export interface StreamSink {
   /** `headers`: upstream headers relayed to the client (relay-headers.ts), null when none. */
   head(headers: readonly string[] | null): void;
   fail(status: number, body: ArrayBuffer, retryAfterMs: number | null, headers: readonly string[] | null): void;
-  data(buf: ArrayBuffer): void;
+  data(text: string): void;
   end(usage: Usage | null): void;
   error(error: WireError): void;
 }
@@ -90,7 +90,7 @@ class StreamRoute {
     const sink = this.#sink;
     switch (f.t) {
       case 'head': sink.head(f.headers ?? null); break;
-      case 'data': sink.data(f.buf); break;
+      case 'data': sink.data(f.text); break;
       case 'fail': this.close(); sink.fail(f.status, f.body, f.retryAfterMs, f.headers ?? null); break;
       case 'end': this.close(); sink.end(f.usage); break;
       case 'error': this.close(); sink.error(f.error); break;

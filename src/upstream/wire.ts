@@ -107,8 +107,8 @@ export type StreamFrame =
   | { readonly t: 'head'; readonly headers?: readonly string[] | null }
   /** Upstream refused before the first byte (relayed like a non-stream error), or sent an error event mid-stream (`body` is its data). */
   | { readonly t: 'fail'; readonly status: number; readonly body: ArrayBuffer; readonly retryAfterMs: number | null; readonly headers?: readonly string[] | null }
-  /** SSE bytes, complete events only, already restamped. */
-  | { readonly t: 'data'; readonly buf: ArrayBuffer }
+  /** SSE text, complete events only, already restamped: a string crosses without an ArrayBuffer on either side. */
+  | { readonly t: 'data'; readonly text: string }
   | { readonly t: 'end'; readonly usage: Usage | null }
   | { readonly t: 'error'; readonly error: WireError };
 
