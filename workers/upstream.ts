@@ -71,6 +71,19 @@ export function abort(id: number): void {
   if (earlyAborts.size > 256) for (const [k, t] of earlyAborts) if (now - t > 10_000) earlyAborts.delete(k);
 }
 
+/**
+ * Tasks whose body may still be read after their answer: a plain-HTTP upstream that answered
+ * other than 2xx may have done so before reading the whole body, on a connection it keeps
+ * open, and the socket then writes the rest later, from the task's memory. Their last answer
+ * tells the main thread to keep the body's slab block out of use (body-slab.ts). TLS copies
+ * what it is given at once, and an aborted or closed connection writes nothing more.
+ */
+const bodyMayBeRead = new Set<number>();
+
+function noteAnswer(task: TaskBase, status: number): void {
+  if ((status < 200 || status > 299) && task.url !== null && task.url.startsWith('http:')) bodyMayBeRead.add(task.id);
+}
+
 /** Running streams' control handlers by task id (credit, abort from the main thread). */
 const streamControls = new Map<number, (m: StreamControl) => void>();
 
@@ -105,14 +118,17 @@ export function serve(task: { port: MessagePort; slab: SharedArrayBuffer }): Pro
   const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'call':
-        call(onThread(m.task)).then((r) => out.push({ t: 'result', id: m.task.id, r }, 'body' in r && typeof r.body !== 'string' ? r.body : undefined), (err: unknown) => crash(m.task.id, err));
+        call(onThread(m.task)).then(
+          (r) => out.push({ t: 'result', id: m.task.id, r, ...(bodyMayBeRead.delete(m.task.id) ? { hold: true as const } : null) }, 'body' in r && typeof r.body !== 'string' ? r.body : undefined),
+          (err: unknown) => crash(m.task.id, err),
+        );
         break;
       case 'stream': {
         const id = m.task.id;
         // `done` after everything else: the main thread frees the body's slab block on it.
         stream(onThread(m.task), (f, transfer) => out.push({ t: 'frame', id, f }, transfer))
           .catch((err: unknown) => crash(id, err))
-          .finally(() => out.push({ t: 'done', id }));
+          .finally(() => out.push({ t: 'done', id, ...(bodyMayBeRead.delete(id) ? { hold: true as const } : null) }));
         break;
       }
       case 'control':
@@ -245,6 +261,7 @@ export async function call(task: CallTask): Promise<CallResult> {
     const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
     try {
       const res = await rawPost(agent, task.url!, task.headers, sent, cancel);
+      noteAnswer(task, res.status);
       if (res.status >= 400) {
         return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
       }
@@ -553,6 +570,7 @@ class StreamRelay extends RawStream {
   protected start(status: number, headers: ResponseHeaders): boolean {
     this.#status = status;
     this.#headers = headers;
+    noteAnswer(this.#task, status);
     // An error status, or an upstream that ignored `stream: true` and answered JSON: read whole.
     if (status >= 400 || !String(headers['content-type'] ?? '').includes('text/event-stream')) return true;
     this.#frames.post({ t: 'head', headers: relayedHeaders(headers) });

@@ -18,19 +18,19 @@
  * it when that answer arrives, never earlier, so a block is never rewritten under a worker that
  * may still be sending it.
  *
- * One case needs more: an upstream may answer before it has read the whole body (a gateway's
- * 401 or 429), and keep the connection open. The answer is then complete while the rest of the
- * body may still wait in the worker's socket to be written from the block. Such a block is
- * `retire`d instead: it goes back only after RETIRE_MS, long past any write still queued. (An
- * answer that closes the connection, or our own abort, drops what is queued at once; a success
- * means the body was read.)
+ * One case needs more: a plain-HTTP upstream may answer before it has read the whole body (a
+ * gateway's 401 or 429, a redirect) on a connection it keeps open. undici counts a body as
+ * sent once it is handed to the socket, and the socket writes what the kernel did not take
+ * later, from the block itself. No bound on how much later can be given, so such a block is
+ * `retire`d: never used again (the worker says which: `hold` on the task's last answer). The
+ * slab shrinks by it; once it has no block for a body, that body gets memory of its own. A
+ * success means the body was read; TLS copies what it is given at once; an aborted or closed
+ * connection writes nothing more.
  */
 import type { SlabSpan } from './wire.js';
 
 const MIN_SHIFT = 8;
 const MAX_SHIFT = 20;
-/** How long a retired block waits before it is reused. */
-export const RETIRE_MS = 60_000;
 
 /** The size class of `n` bytes: the shift of the smallest block that holds them, or -1 when none does. */
 function shiftFor(n: number): number {
@@ -46,12 +46,10 @@ export class BodySlab {
   readonly #free: number[][] = [];
   /** Where the next never-used block starts. */
   #top = 0;
-  readonly #clock: () => number;
-  /** Retired blocks, oldest first, with when each may be reused. */
-  #retired: Array<{ span: SlabSpan; at: number }> = [];
+  /** Bytes of blocks retired for good. */
+  #retired = 0;
 
-  constructor(bytes: number, clock: () => number = () => performance.now()) {
-    this.#clock = clock;
+  constructor(bytes: number) {
     this.memory = new SharedArrayBuffer(bytes);
     this.#bytes = new Uint8Array(this.memory);
     for (let s = MIN_SHIFT; s <= MAX_SHIFT; s++) this.#free.push([]);
@@ -61,7 +59,6 @@ export class BodySlab {
   alloc(n: number): Uint8Array | null {
     const shift = shiftFor(n);
     if (shift < 0) return null;
-    if (this.#retired.length > 0 && this.#retired[0]!.at <= this.#clock()) this.#reclaim();
     const free = this.#free[shift - MIN_SHIFT]!;
     let at = free.pop();
     if (at === undefined) {
@@ -84,16 +81,14 @@ export class BodySlab {
     this.#free[shift - MIN_SHIFT]!.push(span.at);
   }
 
-  /** Gives a block back after RETIRE_MS: its task's upstream may not have read all of it yet. */
+  /** Keeps a block out of use for good: a socket may still write from it. */
   retire(span: SlabSpan): void {
-    this.#retired.push({ span, at: this.#clock() + RETIRE_MS });
+    this.#retired += 1 << shiftFor(span.length);
   }
 
-  #reclaim(): void {
-    const now = this.#clock();
-    let i = 0;
-    while (i < this.#retired.length && this.#retired[i]!.at <= now) this.free(this.#retired[i++]!.span);
-    this.#retired = this.#retired.slice(i);
+  /** Bytes of blocks retired for good. */
+  get retired(): number {
+    return this.#retired;
   }
 
   /** Bytes carved from the slab so far (in use or on a free list). */

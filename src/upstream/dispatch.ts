@@ -177,10 +177,7 @@ class WorkerLink {
   readonly #slab: BodySlab;
   /** Slab blocks the worker reads, by task id, until the task's last answer frees them. */
   readonly #spans = new Map<number, SlabSpan>();
-  /** Streams with a slab body that the upstream refused before any head: their block is retired. */
-  readonly #earlyFails = new Set<number>();
-  /** Streams with a slab body whose head has come. */
-  readonly #headed = new Set<number>();
+
 
   constructor(port: MessagePort, slab: BodySlab, hello: () => void) {
     this.#port = port;
@@ -221,15 +218,14 @@ class WorkerLink {
   }
 
   /**
-   * The task's body is no longer read by the worker: its block goes back to the slab, at once,
-   * or after a while when the upstream answered an error whole (`early`): it may have answered
-   * before reading the body, on a connection that stays open (body-slab.ts).
+   * The task is over in the worker: its block goes back to the slab, unless `hold` (its socket
+   * may still write the body: body-slab.ts), when it is retired for good.
    */
-  #release(id: number, early = false): void {
+  #release(id: number, hold = false): void {
     const span = this.#spans.get(id);
     if (span === undefined) return;
     this.#spans.delete(id);
-    if (early || this.#earlyFails.delete(id)) this.#slab.retire(span);
+    if (hold) this.#slab.retire(span);
     else this.#slab.free(span);
   }
 
@@ -240,21 +236,16 @@ class WorkerLink {
         this.#hello();
         break;
       case 'result': {
-        this.#release(m.id, !m.r.ok && m.r.status >= 400);
+        this.#release(m.id, m.hold === true);
         const w = this.calls.get(m.id);
         this.calls.delete(m.id);
         w?.resolve(m.r);
         break;
       }
       case 'done':
-        this.#headed.delete(m.id);
-        this.#release(m.id);
+        this.#release(m.id, m.hold === true);
         break;
       case 'frame':
-        if (m.f.t === 'head') {
-          if (this.#spans.has(m.id)) this.#headed.add(m.id);
-        }
-        else if (m.f.t === 'fail' && !this.#headed.has(m.id) && this.#spans.has(m.id)) this.#earlyFails.add(m.id);
         this.streams.get(m.id)?.deliver(m.f);
         break;
       case 'count': {
@@ -265,8 +256,9 @@ class WorkerLink {
         break;
       }
       case 'crash':
-        // A call's crash is its end; a stream's (a frame that could not be sent) is followed by its `done`.
-        if (this.calls.has(m.id)) this.#release(m.id);
+        // A call's crash is its end, and says nothing of its upstream's answer: its block is retired.
+        // A stream's (a frame that could not be sent) is followed by its `done`.
+        if (this.calls.has(m.id)) this.#release(m.id, true);
         this.#fail(m.id, `upstream task failed: ${m.message}`);
         break;
     }
@@ -307,8 +299,6 @@ class WorkerLink {
     // Slab blocks of tasks in flight are not freed: the thread may still be sending them. They
     // are lost to the slab (later bodies that find no block get their own bytes).
     this.#spans.clear();
-    this.#earlyFails.clear();
-    this.#headed.clear();
     const err = new Error(message);
     for (const w of this.calls.values()) w.reject(err);
     for (const w of this.counts.values()) w.reject(err);

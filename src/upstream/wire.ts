@@ -131,10 +131,11 @@ export type ToWorker =
 export type FromWorker =
   /** The worker's thread id, once, when its end of the channel is up. */
   | { readonly t: 'hello'; readonly threadId: number }
-  | { readonly t: 'result'; readonly id: number; readonly r: CallResult }
+  /** `hold`: the task's body may still be read by a socket (worker's bodyMayBeRead): its slab block is never reused. */
+  | { readonly t: 'result'; readonly id: number; readonly r: CallResult; readonly hold?: true }
   | { readonly t: 'frame'; readonly id: number; readonly f: StreamFrame }
   /** A stream's task is over in the worker (its body is no longer read): after its last frame. */
-  | { readonly t: 'done'; readonly id: number }
+  | { readonly t: 'done'; readonly id: number; readonly hold?: true }
   | { readonly t: 'count'; readonly id: number; readonly n: number | null; readonly message?: string }
   /** A call or stream that threw inside the worker (a bug, not an upstream failure). */
   | { readonly t: 'crash'; readonly id: number; readonly message: string };
