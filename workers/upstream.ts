@@ -569,10 +569,13 @@ class StreamRelay extends RawStream {
 
   protected start(status: number, headers: ResponseHeaders): boolean {
     this.#status = status;
-    this.#headers = headers;
     noteAnswer(this.#task, status);
     // An error status, or an upstream that ignored `stream: true` and answered JSON: read whole.
-    if (status >= 400 || !String(headers['content-type'] ?? '').includes('text/event-stream')) return true;
+    // Only then are the headers read again (by `whole`): a stream does not keep them while open.
+    if (status >= 400 || !String(headers['content-type'] ?? '').includes('text/event-stream')) {
+      this.#headers = headers;
+      return true;
+    }
     this.#frames.post({ t: 'head', headers: relayedHeaders(headers) });
     this.#sse = this.#responsesBody !== null ? responsesSse(this.#task, this.#responsesBody) : new SseRestamper(this.#task.responseModel);
     this.#decoder = new StringDecoder('utf8');

@@ -47,6 +47,9 @@ const ALIVE = JSON.stringify("I'm alive!");
 /** Body bytes reserved up front for a declared Content-Length; larger bodies grow as they arrive. */
 const INITIAL_BODY_BYTES = 1 << 20;
 
+/** What a request's read buffer becomes once its body is complete. */
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * A standalone buffer that is not zeroed first (a body is written over it as it arrives; only
  * the bytes received are ever read: a short body is copied out with Uint8Array's `slice`).
@@ -378,6 +381,9 @@ export class ProxyServer {
         len += part.length;
         if (isLast) {
           const body = len === buf.length ? buf : buf.slice(0, len);
+          // The read buffer goes now: this request's callbacks (abort, finish) live as long as
+          // its stream, and would keep it, up to 1 MiB or a sliced-off 16 KiB, per open stream.
+          buf = NO_BYTES;
           // uWS drops the connection when a pipelined request arrives while this response is
           // pending, right after this callback when both came in one read: start work only once
           // that read is over, so such a request is refused before reaching any upstream.

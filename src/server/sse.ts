@@ -29,8 +29,11 @@ export class SseRelay implements StreamConsumer {
   #written = 0;
   #backpressured = false;
   #started = false;
-  /** Frames (and the end) that came before `start`. */
-  #held: string[] = [];
+  /**
+   * Frames (and the end) that came before `start`. The arrays here exist only while they hold
+   * frames: an open stream between frames keeps none (thousands of streams are open at once).
+   */
+  #held: string[] | null = null;
   #heldEnd: string | null | undefined = undefined;
   /** The tokens the stream's end frame reported, for the access line. */
   #usage: Usage | null = null;
@@ -41,7 +44,7 @@ export class SseRelay implements StreamConsumer {
   /** Whether the head is yet to be written. */
   #headPending = false;
   /** Data frames gathered for the next cork. */
-  #pending: string[] = [];
+  #pending: string[] | null = null;
   #flushQueued = false;
 
   /**
@@ -78,8 +81,8 @@ export class SseRelay implements StreamConsumer {
     this.#headPending = true;
     // Frames that arrived between the upstream's head and this commit.
     const held = this.#held;
-    this.#held = [];
-    for (const text of held) this.#data(text);
+    this.#held = null;
+    if (held !== null) for (const text of held) this.#data(text);
     const end = this.#heldEnd;
     this.#heldEnd = undefined;
     if (end !== undefined) this.#finish(end);
@@ -109,11 +112,11 @@ export class SseRelay implements StreamConsumer {
   #data(text: string): void {
     if (this.#st.aborted || this.#st.finished) return;
     if (!this.#started) {
-      this.#held.push(text);
+      (this.#held ??= []).push(text);
       return;
     }
     if (this.#st.firstByteAt === 0) this.#st.firstByteAt = performance.now();
-    this.#pending.push(text);
+    (this.#pending ??= []).push(text);
     this.#queueFlush();
   }
 
@@ -149,18 +152,18 @@ export class SseRelay implements StreamConsumer {
   #flush(last: string | null, end: boolean): void {
     const pending = this.#pending;
     if (this.#st.aborted || this.#st.finished) {
-      this.#pending = [];
+      this.#pending = null;
       return;
     }
-    if (!end && !this.#headPending && pending.length === 0) return;
-    this.#pending = [];
+    if (!end && !this.#headPending && pending === null) return;
+    this.#pending = null;
     let ok = true;
     this.#res.cork(() => {
       if (this.#headPending) {
         this.#headPending = false;
         this.#writeHead();
       }
-      for (const text of pending) if (!this.#res.write(text)) ok = false;
+      if (pending !== null) for (const text of pending) if (!this.#res.write(text)) ok = false;
       if (!end) return;
       if (last !== null) this.#res.write(last);
       // Never end(…, true) here: on a chunked response this uWS build writes `Connection: close`
@@ -168,7 +171,7 @@ export class SseRelay implements StreamConsumer {
       this.#res.end();
     });
     if (end) return;
-    this.#written += pending.length;
+    if (pending !== null) this.#written += pending.length;
     if (!ok) {
       if (!this.#backpressured) {
         this.#backpressured = true;

@@ -429,6 +429,23 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
     waiting.push(go);
   };
 
+  /**
+   * Hands a stream's task to a channel, and `route` to that channel once it is on one. A scope
+   * of its own: closures made in `stream()` share one context, and the handle's would keep the
+   * task (its headers, url, body view) for the stream's whole life; here it is held only until sent.
+   */
+  const sendStream = (params: StreamParams, route: StreamRoute, onLink: (l: WorkerLink) => void): void => {
+    withLink((l) => {
+      if (route.closed) return unsent(params);
+      onLink(l);
+      l.streams.set(params.id, route);
+      l.send('stream', { ...params, window: STREAM_WINDOW });
+    }, (err) => {
+      unsent(params);
+      route.failed(err.message);
+    });
+  };
+
   return {
     mode: 'pool',
     threads,
@@ -465,14 +482,8 @@ export function createPoolDispatcher(threads: number, observe?: (pool: Piscina) 
       const id = params.id;
       let link: WorkerLink | null = null;
       const route = new StreamRoute(sink, () => link?.streams.delete(id));
-      withLink((l) => {
-        if (route.closed) return unsent(params);
+      sendStream(params, route, (l) => {
         link = l;
-        l.streams.set(id, route);
-        l.send('stream', { ...params, window: STREAM_WINDOW });
-      }, (err) => {
-        unsent(params);
-        route.failed(err.message);
       });
       return {
         credit(n) {

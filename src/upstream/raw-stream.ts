@@ -58,7 +58,10 @@ export abstract class RawStream implements Dispatcher.DispatchHandler {
     this.cancel.bind((err) => controller.abort(err));
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: ResponseHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: ResponseHeaders): void {
+    // undici's controller keeps the raw header Buffers (a name and a value each) for the whole
+    // response; the parsed `headers` are all this handler reads, so they go now (~1 KB a stream).
+    if ('rawHeaders' in controller) (controller as { rawHeaders: unknown }).rawHeaders = null;
     if (this.start(status, headers)) this.#chunks = [];
   }
 
