@@ -3,14 +3,15 @@
  * in the proxy that was not the deployment's) and the tokens in the access line.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { loadConfigText } from '../src/config/load.js';
 import { startProxy } from '../src/index.js';
 import { createLogger } from '../src/log.js';
 import { deployment } from './support/deployments.js';
-import { startMockUpstream } from './support/mock-upstream.js';
+import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 
-test('x-litellm-overhead-duration-ms excludes the upstream time; the access line carries the tokens', async (t) => {
+/** One deployment on a mock upstream, inline, with JSON log lines collected. */
+async function loggedProxy(t: TestContext): Promise<{ up: MockUpstream; proxy: { url: string }; lines: string[] }> {
   const up = await startMockUpstream();
   t.after(() => up.close());
   const loaded = loadConfigText(`model_list:${deployment('g', up)}\n`, 'test.yaml', {});
@@ -18,6 +19,22 @@ test('x-litellm-overhead-duration-ms excludes the upstream time; the access line
   const lines: string[] = [];
   const proxy = await startProxy({ config: loaded.config, port: 0, workers: 0, log: createLogger({ level: 'info', json: true, write: (l) => lines.push(l) }) });
   t.after(() => proxy.close());
+  return { up, proxy, lines };
+}
+
+/** The first log line matching `pick`, once it has been written (lines go out once per turn of the event loop). */
+async function accessLine(lines: string[], pick: (o: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find(pick);
+    if (found) return found;
+    assert.ok(Date.now() < end, `no such log line in:\n${lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('x-litellm-overhead-duration-ms excludes the upstream time; the access line carries the tokens', async (t) => {
+  const { up, proxy, lines } = await loggedProxy(t);
   up.setBehavior({ kind: 'ok', delayMs: 150, usage: { prompt_tokens: 11, completion_tokens: 7 } });
   const res = await fetch(`${proxy.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'g', messages: [{ role: 'user', content: 'hi' }] }),
@@ -27,21 +44,13 @@ test('x-litellm-overhead-duration-ms excludes the upstream time; the access line
   const overhead = Number(res.headers.get('x-litellm-overhead-duration-ms'));
   assert.ok(total >= 150, `total ${total} ms includes the upstream's 150 ms`);
   assert.ok(overhead >= 0 && overhead < total - 100, `overhead ${overhead} ms leaves the upstream's time out of ${total} ms`);
-  await new Promise((r) => setTimeout(r, 50));
-  const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.route === '/v1/chat/completions');
-  assert.ok(access, lines.join('\n'));
+  const access = await accessLine(lines, (o) => o.route === '/v1/chat/completions');
   assert.equal(access.prompt_tokens, 11);
   assert.equal(access.completion_tokens, 7);
 });
 
 test('a stream: the overhead header leaves out the upstream time to headers; the access line carries its end frame tokens and ttfb', async (t) => {
-  const up = await startMockUpstream();
-  t.after(() => up.close());
-  const loaded = loadConfigText(`model_list:${deployment('g', up)}\n`, 'test.yaml', {});
-  assert.ok(loaded.ok);
-  const lines: string[] = [];
-  const proxy = await startProxy({ config: loaded.config, port: 0, workers: 0, log: createLogger({ level: 'info', json: true, write: (l) => lines.push(l) }) });
-  t.after(() => proxy.close());
+  const { up, proxy, lines } = await loggedProxy(t);
   up.setBehavior({ kind: 'stream', chunks: 4, firstByteDelayMs: 150, usage: true });
   const res = await fetch(`${proxy.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'stream-tokens-1' },
@@ -54,9 +63,7 @@ test('a stream: the overhead header leaves out the upstream time to headers; the
   assert.ok(res.headers.get('x-litellm-overhead-duration-ms') !== null, 'a stream carries the overhead header');
   assert.ok(overhead >= 0 && overhead < total - 100, `overhead ${overhead} ms leaves the upstream's time to headers out of ${total} ms`);
   assert.match(await res.text(), /\[DONE\]/);
-  await new Promise((r) => setTimeout(r, 50));
-  const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.request_id === 'stream-tokens-1');
-  assert.ok(access, lines.join('\n'));
+  const access = await accessLine(lines, (o) => o.request_id === 'stream-tokens-1');
   assert.equal(access.prompt_tokens, 7, 'prompt tokens from the usage frame');
   assert.equal(access.completion_tokens, 4, 'completion tokens from the usage frame');
   assert.equal(typeof access.ttfb_ms, 'number');

@@ -178,7 +178,6 @@ class WorkerLink {
   /** Slab blocks the worker reads, by task id, until the task's last answer frees them. */
   readonly #spans = new Map<number, SlabSpan>();
 
-
   constructor(port: MessagePort, slab: BodySlab, hello: () => void) {
     this.#port = port;
     this.#slab = slab;
