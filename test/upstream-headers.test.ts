@@ -3,6 +3,8 @@
  * `llm_provider-<name>` (LiteLLM's prefix), streaming or not and on errors; an upstream's own
  * x-ratelimit-* are passed through and replace the group's computed ones of the same name;
  * nothing else of the upstream's headers is relayed, and a key echoed in one is cut out.
+ * Names count in any case; a header sent twice counts with its first value. An upstream
+ * error's Retry-After comes back to the client.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -16,10 +18,10 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function setup(rpm: number | null): Promise<{ up: MockUpstream; url: string }> {
+async function setup(rpm: number | null, extra = ''): Promise<{ up: MockUpstream; url: string }> {
   const up = await startMockUpstream();
   cleanups.push(() => up.close());
-  const proxy = await startTestProxy(`model_list:${deployment('g', up, rpm === null ? {} : { params: { rpm } })}`);
+  const proxy = await startTestProxy(`model_list:${deployment('g', up, rpm === null ? {} : { params: { rpm } })}${extra}`);
   cleanups.push(() => proxy.close());
   return { up, url: proxy.url };
 }
@@ -77,4 +79,49 @@ test('an upstream error relays them too; a key echoed in one is cut out', async 
   const id = r.headers.get('llm_provider-x-request-id') ?? '';
   assert.ok(id.startsWith('echo-') && !id.includes(TEST_API_KEY), id);
   for (const [, v] of r.headers) assert.ok(!v.includes(TEST_API_KEY));
+});
+
+test('names in any case count; a header sent twice is relayed once, with its first value', async () => {
+  const { up, url } = await setup(null);
+  up.setBehavior({
+    kind: 'ok',
+    headers: {
+      'X-Request-ID': ['req_first', 'req_second'],
+      'OpenAI-Processing-Ms': '9',
+      'X-RateLimit-Remaining-Tokens': ['123', '456'],
+      'X-RATELIMIT-RESET-REQUESTS': '6ms',
+      // Same lengths as relayed names, not relayed.
+      'x-request-ix': 'no',
+      'x-ratelimit-limit-requestz': 'no',
+    },
+  });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('llm_provider-x-request-id'), 'req_first');
+  assert.equal(r.headers.get('llm_provider-openai-processing-ms'), '9');
+  assert.equal(r.headers.get('llm_provider-x-ratelimit-remaining-tokens'), '123');
+  assert.equal(r.headers.get('x-ratelimit-remaining-tokens'), '123');
+  assert.equal(r.headers.get('llm_provider-x-ratelimit-reset-requests'), '6ms');
+  assert.equal(r.headers.get('x-ratelimit-reset-requests'), '6ms');
+  assert.equal(r.headers.get('llm_provider-x-ratelimit-limit-requests'), null);
+  assert.equal(r.headers.get('x-request-ix'), null);
+  assert.equal(r.headers.get('llm_provider-x-request-ix'), null);
+});
+
+test("an upstream 429's Retry-After, in any case, reaches the client; sent twice, its first value counts", async () => {
+  const { up, url } = await setup(null, '\nrouter_settings:\n  num_retries: 0\n');
+  up.setBehavior({ kind: 'status', status: 429, headers: { 'Retry-After': ['17', '99'], 'X-Request-Id': 'req_429' } });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.status, 429);
+  assert.equal(r.headers.get('retry-after'), '17');
+  assert.equal(r.headers.get('llm_provider-x-request-id'), 'req_429');
+  assert.equal(up.requests.length, 1);
+});
+
+test('an upstream error without Retry-After gets none from it', async () => {
+  const { up, url } = await setup(null, '\nrouter_settings:\n  num_retries: 0\n');
+  up.setBehavior({ kind: 'status', status: 400, headers: { 'x-retry-after': '17' } });
+  const r = await post(`${url}/v1/chat/completions`, { model: 'g', messages: msg });
+  assert.equal(r.status, 400);
+  assert.equal(r.headers.get('retry-after'), null);
 });

@@ -263,7 +263,7 @@ export async function call(task: CallTask): Promise<CallResult> {
       const res = await rawPost(agent, task.url!, task.headers, sent, cancel);
       noteAnswer(task, res.status);
       if (res.status >= 400) {
-        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.headers['retry-after']), headers: relayedHeaders(res.headers) };
+        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.retryAfter), headers: res.relayed };
       }
       if (responsesBody !== null) {
         let parsed: unknown;
@@ -273,16 +273,16 @@ export async function call(task: CallTask): Promise<CallResult> {
           return notJson(task, res.status);
         }
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-          return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: relayedHeaders(res.headers) };
+          return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: res.relayed };
         }
         const reshaped = responsesReply(task, parsed as Record<string, unknown>, responsesBody);
-        return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(reshaped.body)), usage: reshaped.usage, finishReason: reshaped.finishReason, headers: relayedHeaders(res.headers) };
+        return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(reshaped.body)), usage: reshaped.usage, finishReason: reshaped.finishReason, headers: res.relayed };
       }
       const answer = restampReply(res.body, task.responseModel);
       if (answer === null) {
         return notJson(task, res.status);
       }
-      return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: relayedHeaders(res.headers) };
+      return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: res.relayed };
     } finally {
       clearTimeout(timer);
     }

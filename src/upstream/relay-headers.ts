@@ -4,6 +4,10 @@
  * `llm_provider-<name>`, and the `x-ratelimit-*` ones also under their own name (LiteLLM passes
  * a provider's rate-limit headers through). Fixed names, read by property: no scan of the
  * header map, nothing allocated when the upstream sent none of them.
+ *
+ * Also the same read straight from undici's raw header Buffers (`relayedFromRaw`, `rawValue`),
+ * for the buffered POST (raw-post.ts): only these names are ever decoded, not the 15-20
+ * headers a real provider sends with every answer.
  */
 
 const RATE_LIMIT = [
@@ -35,6 +39,81 @@ export function relayedHeaders(h: Readonly<Record<string, string | string[] | un
     if (v !== null) (out ??= []).push(PREFIXED[i]!, v, RATE_LIMIT[i]!, v);
   }
   return out;
+}
+
+/** The names `relayedHeaders` reads, in its output order, and the pairs each one becomes. */
+const NAMES: readonly string[] = ['x-request-id', 'openai-processing-ms', ...RATE_LIMIT];
+const OUT: readonly (readonly string[])[] = [['llm_provider-x-request-id'], ['llm_provider-openai-processing-ms'], ...RATE_LIMIT.map((n, i) => [PREFIXED[i]!, n])];
+const NAME_BYTES: readonly Buffer[] = NAMES.map((n) => Buffer.from(n, 'latin1'));
+/** Indices into NAMES by name length: a raw name of any other length is skipped unread. */
+const BY_LENGTH: (number[] | undefined)[] = Array.from({ length: 64 }, () => undefined);
+for (let k = 0; k < NAMES.length; k++) (BY_LENGTH[NAMES[k]!.length] ??= []).push(k);
+/** The first value seen per name during one `relayedFromRaw` (always all undefined between calls). */
+const seen: (Buffer | undefined)[] = NAMES.map(() => undefined);
+
+/**
+ * Whether raw header name `b` is `want` (lower-case letters and `-`) in any case. `| 0x20`
+ * folds only letters here: a header name is an HTTP token (llhttp rejects anything else), and
+ * no other token byte lands on a lower-case letter or `-` that way.
+ */
+function isName(b: Buffer, want: Buffer): boolean {
+  for (let i = 0; i < want.length; i++) if ((b[i]! | 0x20) !== want[i]) return false;
+  return true;
+}
+
+/** `one`'s test on a raw value's bytes, before any string is made of them. */
+function relayable(b: Buffer): boolean {
+  if (b.length === 0 || b.length > MAX_VALUE) return false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x0d || c === 0x0a || c === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * `relayedHeaders` of a response read from undici's raw headers (`[name, value, …]` Buffers,
+ * names in the upstream's case): the same pairs, in the same order. A name sent twice counts
+ * with its first value, as `relayedHeaders` reads the first of a parsed header's values.
+ */
+export function relayedFromRaw(raw: readonly Buffer[]): string[] | null {
+  let any = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const ks = BY_LENGTH[name.length];
+    if (ks === undefined) continue;
+    for (let j = 0; j < ks.length; j++) {
+      const k = ks[j]!;
+      if (isName(name, NAME_BYTES[k]!)) {
+        if (seen[k] === undefined) seen[k] = raw[i + 1]!;
+        any = true;
+        break;
+      }
+    }
+  }
+  if (!any) return null;
+  let out: string[] | null = null;
+  for (let k = 0; k < NAMES.length; k++) {
+    const b = seen[k];
+    if (b === undefined) continue;
+    seen[k] = undefined;
+    if (!relayable(b)) continue;
+    // latin1, as undici decodes header values: one char a byte, so `relayable` is `one`'s test.
+    const v = b.toString('latin1');
+    out ??= [];
+    const names = OUT[k]!;
+    for (let n = 0; n < names.length; n++) out.push(names[n]!, v);
+  }
+  return out;
+}
+
+/** The first value of header `name` (lower-case) in raw headers, latin1-decoded; undefined when absent. */
+export function rawValue(raw: readonly Buffer[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const b = raw[i]!;
+    if (b.length === name.length && b.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
+  }
+  return undefined;
 }
 
 /** Whether relayed pairs carry a header named `name` (our computed x-ratelimit-* then step aside). */

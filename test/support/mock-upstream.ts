@@ -33,8 +33,9 @@ export interface MockUsage {
 }
 
 export type Behavior =
-  | { kind: 'ok'; content?: string; delayMs?: number; usage?: MockUsage; headers?: Record<string, string> }
-  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  /** `headers`: extra response headers, names written as given; an array sends one line per value. */
+  | { kind: 'ok'; content?: string; delayMs?: number; usage?: MockUsage; headers?: Record<string, string | string[]> }
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string | string[]>; delayMs?: number }
   /** Accept and never answer, until the client goes away. */
   | { kind: 'hang' }
   /**
