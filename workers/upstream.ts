@@ -11,7 +11,7 @@ import { Agent, errors as undiciErrors } from 'undici';
 import { mockFailure, mockResponseBody, mockStreamEvents } from '../src/providers/mock.js';
 import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
 import { restampReply } from '../src/upstream/restamp.js';
-import { rawPost } from '../src/upstream/raw-post.js';
+import { rawPost, type RawResponse } from '../src/upstream/raw-post.js';
 import { Cancel } from '../src/upstream/cancel.js';
 import { RawStream, rawStream, type ResponseHeaders } from '../src/upstream/raw-stream.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
@@ -48,8 +48,13 @@ const agent = new Agent({
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Whatever cancels one task: its Cancel, or a wrapper around a mock stream's AbortController. */
+interface Canceller {
+  cancel(reason: TaskAbort): void;
+}
+
 /** In-flight tasks by id, so an abort can reach them: each entry cancels its task. */
-const inflight = new Map<number, (reason: TaskAbort) => void>();
+const inflight = new Map<number, Canceller>();
 /** Aborts that arrived before their task started (a race in pool mode): id → time seen. */
 const earlyAborts = new Map<number, number>();
 
@@ -61,9 +66,9 @@ class TaskAbort extends Error {
 
 /** Cancels a task: the upstream request is aborted and nothing more is sent for it. */
 export function abort(id: number): void {
-  const cancel = inflight.get(id);
-  if (cancel) {
-    cancel(new TaskAbort('client'));
+  const c = inflight.get(id);
+  if (c) {
+    c.cancel(new TaskAbort('client'));
     return;
   }
   const now = Date.now();
@@ -162,14 +167,14 @@ export async function countTokens(task: { body: ArrayBuffer; model: string }): P
 
 function begin(id: number): AbortController {
   const c = new AbortController();
-  track(id, (reason) => c.abort(reason));
+  track(id, { cancel: (reason) => c.abort(reason) });
   return c;
 }
 
 /** Registers how to cancel task `id`; an abort that raced ahead of the task cancels it now. */
-function track(id: number, cancel: (reason: TaskAbort) => void): void {
-  inflight.set(id, cancel);
-  if (earlyAborts.delete(id)) cancel(new TaskAbort('client'));
+function track(id: number, c: Canceller): void {
+  inflight.set(id, c);
+  if (earlyAborts.delete(id)) c.cancel(new TaskAbort('client'));
 }
 
 function toArrayBuffer(s: string): ArrayBuffer {
@@ -230,10 +235,14 @@ function toWireError(err: unknown, reason: unknown, label: string, defaultPhase:
   return { code: 'UPSTREAM_CONNECT', message: `cannot reach upstream ${label}: ${code}${msg && !msg.includes(code) ? ` (${msg})` : ''}` };
 }
 
-export async function call(task: CallTask): Promise<CallResult> {
-  // A Cancel rather than an AbortController: the hot path needs no signal or listener.
+export function call(task: CallTask): Promise<CallResult> {
+  return task.mockTimeout || task.mock !== null ? mockCall(task) : upstreamCall(task);
+}
+
+/** A mock deployment's call (mock_response, mock_timeout): its answer from the task alone. */
+async function mockCall(task: CallTask): Promise<CallResult> {
   const cancel = new Cancel();
-  track(task.id, (reason) => cancel.cancel(reason));
+  track(task.id, cancel);
   try {
     if (task.mockTimeout) {
       await new Promise<void>((resolve) => {
@@ -246,52 +255,95 @@ export async function call(task: CallTask): Promise<CallResult> {
       cancel.cancel(new TaskAbort('timeout', 'total'));
       throw cancel.reason;
     }
-    if (task.mock !== null) {
-      const failure = mockFailure(task.mock);
-      if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
-      const text = mockResponseBody(task.mock, task.endpoint, task.responseModel ?? task.upstreamModel, parseBody(task));
-      const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
-      return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(task.mock) };
-    }
-    if (cancel.reason !== null) throw cancel.reason;
-    const responsesBody = responsesRequest(task);
-    const sent = upstreamBody(task, responsesBody);
-    if (isRefusal(sent)) return { ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null };
-    // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
-    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
-    try {
-      const res = await rawPost(agent, task.url!, task.headers, sent, cancel);
-      noteAnswer(task, res.status);
-      if (res.status >= 400) {
-        return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.retryAfter), headers: res.relayed };
-      }
-      if (responsesBody !== null) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(res.body.toString('utf8'));
-        } catch {
-          return notJson(task, res.status);
-        }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-          return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: res.relayed };
-        }
-        const reshaped = responsesReply(task, parsed as Record<string, unknown>, responsesBody);
-        return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(reshaped.body)), usage: reshaped.usage, finishReason: reshaped.finishReason, headers: res.relayed };
-      }
-      const answer = restampReply(res.body, task.responseModel);
-      if (answer === null) {
-        return notJson(task, res.status);
-      }
-      return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: res.relayed };
-    } finally {
-      clearTimeout(timer);
-    }
+    // call() sends only mock tasks here: without mock_timeout, mock_response is set.
+    const mock = task.mock!;
+    const failure = mockFailure(mock);
+    if (failure) return { ok: false, status: failure.status, body: toArrayBuffer(failure.body), retryAfterMs: null };
+    const text = mockResponseBody(mock, task.endpoint, task.responseModel ?? task.upstreamModel, parseBody(task));
+    const usage = task.endpoint === 'embeddings' ? { promptTokens: 10, completionTokens: 0, totalTokens: 10 } : { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
+    return { ok: true, status: 200, body: toArrayBuffer(text), usage, finishReason: mockFinishReason(mock) };
   } catch (err) {
-    if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'WORKER_FAILED', message: 'request body is not valid JSON' } };
-    return { ok: false, status: 0, error: toWireError(err, cancel.reason, task.label, 'total') };
+    return failedCall(task, cancel, err);
   } finally {
     inflight.delete(task.id);
   }
+}
+
+/**
+ * A real upstream's call, the hot path: one promise, resolved from rawPost's callback with the
+ * finished result (no async function awaiting a second promise, no extra microtask per call).
+ */
+function upstreamCall(task: CallTask): Promise<CallResult> {
+  // A Cancel rather than an AbortController: the hot path needs no signal or listener.
+  const cancel = new Cancel();
+  track(task.id, cancel);
+  let responsesBody: Record<string, unknown> | null;
+  let sent: Uint8Array | string | Refusal;
+  try {
+    if (cancel.reason !== null) throw cancel.reason;
+    responsesBody = responsesRequest(task);
+    sent = upstreamBody(task, responsesBody);
+  } catch (err) {
+    inflight.delete(task.id);
+    return Promise.resolve(failedCall(task, cancel, err));
+  }
+  if (isRefusal(sent)) {
+    inflight.delete(task.id);
+    return Promise.resolve({ ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null });
+  }
+  const body = sent;
+  return new Promise((resolve) => {
+    // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
+    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
+    const done = (err: unknown, res: RawResponse | null): void => {
+      clearTimeout(timer);
+      inflight.delete(task.id);
+      let r: CallResult;
+      try {
+        r = res === null ? failedCall(task, cancel, err) : answered(task, res, responsesBody);
+      } catch (e) {
+        r = failedCall(task, cancel, e);
+      }
+      resolve(r);
+    };
+    try {
+      rawPost(agent, task.url!, task.headers, body, cancel, done);
+    } catch (err) {
+      done(err, null);
+    }
+  });
+}
+
+/** The result of an upstream's answer. `responsesBody`: the Responses request this call reshaped, if any. */
+function answered(task: CallTask, res: RawResponse, responsesBody: Record<string, unknown> | null): CallResult {
+  noteAnswer(task, res.status);
+  if (res.status >= 400) {
+    return { ok: false, status: res.status, body: bufferToArrayBuffer(res.body), retryAfterMs: parseRetryAfter(res.retryAfter), headers: res.relayed };
+  }
+  if (responsesBody !== null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      return notJson(task, res.status);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(parsed)), usage: null, finishReason: null, headers: res.relayed };
+    }
+    const reshaped = responsesReply(task, parsed as Record<string, unknown>, responsesBody);
+    return { ok: true, status: res.status, body: toArrayBuffer(JSON.stringify(reshaped.body)), usage: reshaped.usage, finishReason: reshaped.finishReason, headers: res.relayed };
+  }
+  const answer = restampReply(res.body, task.responseModel);
+  if (answer === null) {
+    return notJson(task, res.status);
+  }
+  return { ok: true, status: res.status, body: answer.body, usage: answer.usage, finishReason: answer.finishReason, headers: res.relayed };
+}
+
+/** What a call that threw (a body that is not JSON, the upstream's error, our abort) answers. */
+function failedCall(task: CallTask, cancel: Cancel, err: unknown): CallResult {
+  if (err instanceof SyntaxError) return { ok: false, status: 0, error: { code: 'WORKER_FAILED', message: 'request body is not valid JSON' } };
+  return { ok: false, status: 0, error: toWireError(err, cancel.reason, task.label, 'total') };
 }
 
 /** An upstream's success status with a body that is not JSON: a protocol failure (retried elsewhere). */
@@ -445,7 +497,7 @@ function streamFailed(task: StreamTask, frames: Frames, err: unknown, reason: un
 /** A real upstream's stream, relayed by a StreamRelay on undici's dispatch. */
 async function upstreamStream(task: StreamTask, out: FrameOut): Promise<boolean> {
   const cancel = new Cancel();
-  track(task.id, (reason) => cancel.cancel(reason));
+  track(task.id, cancel);
   const frames = new Frames(out);
   let relay: StreamRelay | null = null;
   streamControls.set(task.id, (m) => {

@@ -31,7 +31,10 @@ export interface RawResponse {
 
 const EMPTY = Buffer.alloc(0);
 
-/** One call's handler; it is also the RawResponse it resolves with (one object a call). */
+/** How a call ends: the answer, or (null) what failed (the cancel's reason when cancelled). */
+export type PostDone = (err: unknown, res: RawResponse | null) => void;
+
+/** One call's handler; it is also the RawResponse it hands over (one object a call). */
 class Post implements Dispatcher.DispatchHandler, RawResponse {
   status = 0;
   relayed: string[] | null = null;
@@ -41,13 +44,11 @@ class Post implements Dispatcher.DispatchHandler, RawResponse {
   #more: Buffer[] | null = null;
   #size = 0;
   readonly #cancel: Cancel;
-  readonly #resolve: (r: RawResponse) => void;
-  readonly #reject: (err: unknown) => void;
+  readonly #done: PostDone;
 
-  constructor(cancel: Cancel, resolve: (r: RawResponse) => void, reject: (err: unknown) => void) {
+  constructor(cancel: Cancel, done: PostDone) {
     this.#cancel = cancel;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#done = done;
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -71,17 +72,20 @@ class Post implements Dispatcher.DispatchHandler, RawResponse {
 
   onComplete(): void {
     if (this.#more !== null) this.body = Buffer.concat([this.body, ...this.#more], this.#size);
-    this.#resolve(this);
+    this.#done(null, this);
   }
 
   onError(err: Error): void {
-    this.#reject(this.#cancel.reason ?? err);
+    this.#done(this.#cancel.reason ?? err, null);
   }
 }
 
-export function rawPost(dispatcher: Dispatcher, url: string, headers: readonly string[], body: Uint8Array | string, cancel: Cancel): Promise<RawResponse> {
+/**
+ * POSTs `body` to `url`; `done` gets the answer or the failure, once, from undici's callbacks
+ * (a callback, not a promise: the caller resolves its own promise with the finished result).
+ * Throws for a URL that is not one.
+ */
+export function rawPost(dispatcher: Dispatcher, url: string, headers: readonly string[], body: Uint8Array | string, cancel: Cancel, done: PostDone): void {
   const { origin, path } = split(url);
-  return new Promise((resolve, reject) => {
-    dispatcher.dispatch({ origin, path, method: 'POST', headers: headers as string[], body }, new Post(cancel, resolve, reject));
-  });
+  dispatcher.dispatch({ origin, path, method: 'POST', headers: headers as string[], body }, new Post(cancel, done));
 }
