@@ -120,13 +120,13 @@ export function serve(task: { port: MessagePort; slab: SharedArrayBuffer }): Pro
     else if (m.t === 'count') out.push({ t: 'count', id: m.id, n: null, message: err instanceof Error ? err.message : String(err) });
   });
   const crash = (id: number, err: unknown): void => out.push({ t: 'crash', id, message: err instanceof Error ? err.message : String(err) });
+  // One pair for every call the thread runs: nothing allocated per call to receive its result.
+  const result: CallDone = (r, task) => out.push({ t: 'result', id: task.id, r, ...(bodyMayBeRead.delete(task.id) ? { hold: true as const } : null) }, 'body' in r && typeof r.body !== 'string' ? r.body : undefined);
+  const crashed: CallCrashed = (err, task) => crash(task.id, err);
   const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'call':
-        call(onThread(m.task)).then(
-          (r) => out.push({ t: 'result', id: m.task.id, r, ...(bodyMayBeRead.delete(m.task.id) ? { hold: true as const } : null) }, 'body' in r && typeof r.body !== 'string' ? r.body : undefined),
-          (err: unknown) => crash(m.task.id, err),
-        );
+        runCall(onThread(m.task), result, crashed);
         break;
       case 'stream': {
         const id = m.task.id;
@@ -235,8 +235,25 @@ function toWireError(err: unknown, reason: unknown, label: string, defaultPhase:
   return { code: 'UPSTREAM_CONNECT', message: `cannot reach upstream ${label}: ${code}${msg && !msg.includes(code) ? ` (${msg})` : ''}` };
 }
 
+/** Where a call's result goes, or (a bug, never an upstream failure) what it threw; both get the task. */
+type CallDone = (r: CallResult, task: CallTask) => void;
+type CallCrashed = (err: unknown, task: CallTask) => void;
+
+/** One non-stream call, as a promise (the dispatcher's inline mode; a worker uses runCall). */
 export function call(task: CallTask): Promise<CallResult> {
-  return task.mockTimeout || task.mock !== null ? mockCall(task) : upstreamCall(task);
+  return new Promise((resolve, reject) => runCall(task, resolve, reject));
+}
+
+/** Runs a call and hands its result to `done`: a real upstream's without any promise. */
+function runCall(task: CallTask, done: CallDone, crashed: CallCrashed): void {
+  if (task.mockTimeout || task.mock !== null) {
+    mockCall(task).then(
+      (r) => done(r, task),
+      (err: unknown) => crashed(err, task),
+    );
+  } else {
+    upstreamCall(task, done);
+  }
 }
 
 /** A mock deployment's call (mock_response, mock_timeout): its answer from the task alone. */
@@ -270,10 +287,10 @@ async function mockCall(task: CallTask): Promise<CallResult> {
 }
 
 /**
- * A real upstream's call, the hot path: one promise, resolved from rawPost's callback with the
- * finished result (no async function awaiting a second promise, no extra microtask per call).
+ * A real upstream's call, the hot path: `done` gets the finished result straight from rawPost's
+ * callback (no promise, async frame or microtask per call). It never throws: a failure is a result.
  */
-function upstreamCall(task: CallTask): Promise<CallResult> {
+function upstreamCall(task: CallTask, done: CallDone): void {
   // A Cancel rather than an AbortController: the hot path needs no signal or listener.
   const cancel = new Cancel();
   track(task.id, cancel);
@@ -285,33 +302,30 @@ function upstreamCall(task: CallTask): Promise<CallResult> {
     sent = upstreamBody(task, responsesBody);
   } catch (err) {
     inflight.delete(task.id);
-    return Promise.resolve(failedCall(task, cancel, err));
+    return done(failedCall(task, cancel, err), task);
   }
   if (isRefusal(sent)) {
     inflight.delete(task.id);
-    return Promise.resolve({ ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null });
+    return done({ ok: false, status: sent.status, body: toArrayBuffer(sent.body), retryAfterMs: null }, task);
   }
-  const body = sent;
-  return new Promise((resolve) => {
-    // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
-    const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
-    const done = (err: unknown, res: RawResponse | null): void => {
-      clearTimeout(timer);
-      inflight.delete(task.id);
-      let r: CallResult;
-      try {
-        r = res === null ? failedCall(task, cancel, err) : answered(task, res, responsesBody);
-      } catch (e) {
-        r = failedCall(task, cancel, e);
-      }
-      resolve(r);
-    };
+  // timerDelay: a timeout past what a timer holds would otherwise fire at once (a 408 for every call).
+  const timer = setTimeout(() => cancel.cancel(new TaskAbort('timeout', 'total')), timerDelay(task.timeoutMs));
+  const posted = (err: unknown, res: RawResponse | null): void => {
+    clearTimeout(timer);
+    inflight.delete(task.id);
+    let r: CallResult;
     try {
-      rawPost(agent, task.url!, task.headers, body, cancel, done);
-    } catch (err) {
-      done(err, null);
+      r = res === null ? failedCall(task, cancel, err) : answered(task, res, responsesBody);
+    } catch (e) {
+      r = failedCall(task, cancel, e);
     }
-  });
+    done(r, task);
+  };
+  try {
+    rawPost(agent, task.url!, task.headers, sent, cancel, posted);
+  } catch (err) {
+    posted(err, null);
+  }
 }
 
 /** The result of an upstream's answer. `responsesBody`: the Responses request this call reshaped, if any. */
