@@ -31,7 +31,7 @@ export interface RawResponse {
 
 const EMPTY = Buffer.alloc(0);
 
-/** How a call ends: the answer, or (null) what failed (the cancel's reason when cancelled). */
+/** How a call ends: (null, the answer), or (what failed, null); a cancelled call fails with the cancel's reason. */
 export type PostDone = (err: unknown, res: RawResponse | null) => void;
 
 /** One call's handler; it is also the RawResponse it hands over (one object a call). */
