@@ -128,7 +128,7 @@ test('restampReply: text that is not JSON outside its strings is refused (null)'
     good.replace('"stop"}', '"stop",}'), good.replace('[{', '[,{'), good.replace('"index":0', '"index":01'), good.replace('"index":0', '"index":tru'),
     good.replace('"index":0', '"index":nul'), good.replace('"index":0', '"index":.5'), good.replace('"index":0', '"index":-'), good.replace('"index":0', '"index":1e'),
     good.replace('"index":0', '"index":NaN'), good.replace('}],', '}}],'), good.replace('}],', ']],'), `{model:"x"}`, `{'model':'x'}`, '', '   ', '<html>oops</html>',
-    '\uFEFF{"model":"x"}', '{"model":"x"', '{"model":"x}', '[1,]', '"abc', 'tru', '01', '{"\\x":1}',
+    '\uFEFF{"model":"x"}', '{"model":"x"', '{"model":"x}', '[1,]', '"abc', 'tru', '01', '{"\\x":1}', '{"choices":[{"\\x":1}]}',
   ];
   for (const text of bad) {
     assert.throws(() => JSON.parse(text), SyntaxError, `JSON.parse accepts ${text}`);

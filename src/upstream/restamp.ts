@@ -196,13 +196,19 @@ export function restampReply(raw: Uint8Array, responseModel: string | null): Res
   } catch {
     return null;
   }
+  let read: { usage: Usage | null; finishReason: string | null } = { usage: null, finishReason: null };
+  try {
+    // The first choice's keys are decoded: one with a bad escape makes the answer not JSON (as for a small one).
+    if (m !== null) read = readAnswer(b, m);
+  } catch {
+    return null;
+  }
   if (m === null || responseModel === null) {
     const copy = new Uint8Array(b.length);
     copy.set(b);
-    if (m === null) return { body: copy.buffer, usage: null, finishReason: null };
-    return { body: copy.buffer, ...readAnswer(b, m) };
+    return { body: copy.buffer, ...read };
   }
-  const { usage, finishReason } = readAnswer(b, m);
+  const { usage, finishReason } = read;
   const out = replaceMember(b, m, 'model', JSON.stringify(responseModel), true);
   return { body: out.buffer as ArrayBuffer, usage, finishReason };
 }
