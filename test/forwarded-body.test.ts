@@ -3,7 +3,8 @@
  * changed: the hot path forwards the bytes it does not read (src/providers/upstream-body.ts),
  * and restamps the answer's `model` without re-serialising it (src/upstream/restamp.ts).
  * Checked over HTTP with bodies on both sides of the whole-parse threshold, in both dispatch
- * modes, and malformed large bodies are still refused by the proxy, not forwarded.
+ * modes, and malformed large bodies are still refused by the proxy, not forwarded; answers on
+ * both sides of the restamp's threshold reach the client as written but for their `model`.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -75,6 +76,24 @@ for (const mode of dispatchModes) {
     assert.equal((res.json as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content, 'from the proxy');
     assert.equal(up.requests.length, 0);
   });
+  for (const size of [300, 20_000]) {
+    test(`${mode.label}: a ${size}-byte answer reaches the client as the upstream wrote it, only its top-level model restamped`, async () => {
+      up.reset();
+      const content = prompt(size).slice(0, size);
+      const answer = ` {\n  "id" : "chatcmpl-1", "created":1.70e9,"model" :"upstream-model",\t"choices":[{"index":0,"model":"nested","message":{"role":"assistant","content":${JSON.stringify(content)}},"finish_reason":"stop"}],\r\n"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7},"x":"caf\\u00e9"}\n`;
+      up.setBehavior({ kind: 'status', status: 200, body: answer });
+      const res = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, answer.replace('"model" :"upstream-model"', '"model" :"g"'));
+      // Not JSON outside its strings (cut short, or with something after it): a protocol failure, not forwarded.
+      for (const bad of [answer.slice(0, -30), `${answer}x`]) {
+        up.setBehavior({ kind: 'status', status: 200, body: bad });
+        const refused = await post(`${proxy.url}/v1/chat/completions`, { model: 'g', messages: [{ role: 'user', content: 'hi' }], num_retries: 0 });
+        assert.equal(refused.status, 502, refused.text);
+        assert.match(refused.text, /not JSON/);
+      }
+    });
+  }
 }
 
 // Pool mode writes bodies into memory shared with the workers, in blocks that are reused

@@ -62,7 +62,7 @@ export type CallResult =
       readonly ok: true;
       readonly status: number;
       /**
-       * The answer: text when the worker has it as a string (a small answer it re-serialised),
+       * The answer: text when the worker has it as a string (a small answer, restamped on its text),
        * which crosses without an ArrayBuffer on either side; else bytes, transferred.
        */
       readonly body: ArrayBuffer | string;
