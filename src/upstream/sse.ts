@@ -22,11 +22,26 @@ export function readUsage(u: unknown): Usage | null {
 /** Keys whose chunks are parsed: what they carry is read. */
 const notFastPath: readonly string[] = ['usage', 'error'];
 
+/**
+ * Text after a known prefix that sends a chunk back to findMember: a `"model"`, `"usage"` or
+ * `"error"` token at any depth, or a `\u` escape (the only escape that could spell one of those
+ * names in a key). A false alarm costs only the slower path.
+ */
+const SUSPECT = /"(?:model|usage|error)"|\\u/;
+
 export class SseRestamper extends SseEventFilter {
   /** Null: keep each chunk's own `model` (a fallback answered). */
   readonly #model: string | null;
   /** `model` as JSON text, for the chunks restamped without a parse. */
   readonly #modelJson: string | null;
+  /**
+   * The text of the last chunk findMember read, up to the end of its top-level `model` string
+   * (null: none yet), and that prefix as relayed. The chunks of one stream start alike (`id`,
+   * `object`, `created`, `model`), so a chunk that starts with this prefix has its `model` in the
+   * same place, at the top level; only what follows needs looking at.
+   */
+  #prefix: string | null = null;
+  #prefixOut = '';
 
   constructor(model: string | null) {
     super();
@@ -52,8 +67,23 @@ export class SseRestamper extends SseEventFilter {
     // in the text, its values are never read (a parse and a stringify per chunk were most of a
     // stream's cost). A chunk with either key, an escaped key, two `model`s, or text the finder
     // cannot follow is parsed.
+    const p = this.#prefix;
+    if (p !== null && payload.length > p.length && payload.slice(0, p.length) === p) {
+      // The prefix held the top-level `model` and no other key that matters; the rest is
+      // relayed as it came unless something in it might be such a key (then findMember decides).
+      const rest = payload.slice(p.length);
+      if (!SUSPECT.test(rest)) return this.#modelJson === null ? `${raw}\n\n` : `${this.#prefixOut}${rest}\n\n`;
+    }
     const m = findMember(payload, 'model', notFastPath);
-    if (m !== null) return this.#modelJson === null ? `${raw}\n\n` : `data: ${payload.slice(0, m.start)}${this.#modelJson}${payload.slice(m.end)}\n\n`;
+    if (m !== null) {
+      const head = this.#modelJson === null ? '' : `data: ${payload.slice(0, m.start)}${this.#modelJson}`;
+      // Only a string value ends where the next chunk's same prefix would (a number could go on).
+      if (payload.charCodeAt(m.start) === 0x22) {
+        this.#prefix = payload.slice(0, m.end);
+        this.#prefixOut = head;
+      }
+      return this.#modelJson === null ? `${raw}\n\n` : `${head}${payload.slice(m.end)}\n\n`;
+    }
     let obj: unknown;
     try {
       obj = JSON.parse(payload);
