@@ -26,6 +26,13 @@ export interface Logger {
   enabled(level: Level): boolean;
   /** Adds secrets to redact (config load happens before the logger knows them). */
   addSecrets(secrets: readonly string[]): void;
+  /**
+   * For a line written per request (the access line), whose caller formats it itself: writes
+   * an info line of `text`, the part after the level (the message, then ` key=value` fields as
+   * `humanValue` writes them), timestamped and redacted like every line. Null when this logger
+   * writes JSON lines (the caller uses `info` then) or drops info lines.
+   */
+  readonly infoText: ((text: string) => void) | null;
 }
 
 export interface LoggerOptions {
@@ -69,7 +76,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       {
         level,
         base: null,
-        timestamp: pino.stdTimeFunctions.isoTime,
+        // pino.stdTimeFunctions.isoTime's text, formatted once per millisecond.
+        timestamp: isoTimeField,
         formatters: { level: (label) => ({ level: label }) },
       },
       // pino hands over each line with its newline; the redactor sees the finished line.
@@ -80,13 +88,40 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields === undefined) p[l](msg);
       else p[l](fields, msg);
     };
-    return facade(emit, addSecrets, min);
+    return facade(emit, addSecrets, min, null);
   }
   const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
     if (order[l] < min) return;
-    out(secrets.redact(`${new Date().toISOString()} ${l.padEnd(5)} ${msg}${fields === undefined ? '' : humanFields(fields)}`));
+    out(secrets.redact(`${isoNow()} ${labels[l]}${msg}${fields === undefined ? '' : humanFields(fields)}`));
   };
-  return facade(emit, addSecrets, min);
+  const infoText = order.info < min ? null : (text: string): void => out(secrets.redact(`${isoNow()} info  ${text}`));
+  return facade(emit, addSecrets, min, infoText);
+}
+
+/** Each level as a human line writes it, padded, with the space after it. */
+const labels: Record<Level, string> = { debug: 'debug ', info: 'info  ', warn: 'warn  ', error: 'error ' };
+
+let isoMs = Number.NaN;
+let isoText = '';
+let isoField = '';
+/**
+ * `new Date().toISOString()`, formatted once per millisecond: lines come many to a millisecond
+ * under load, and formatting the date costs more than the rest of a human access line.
+ */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoText = new Date(now).toISOString();
+    isoField = `,"time":"${isoText}"`;
+    isoMs = now;
+  }
+  return isoText;
+}
+
+/** pino's `,"time":"<ISO>"` (as `pino.stdTimeFunctions.isoTime` writes it), from `isoNow`. */
+function isoTimeField(): string {
+  isoNow();
+  return isoField;
 }
 
 /**
@@ -109,21 +144,32 @@ function stderrLines(): (line: string) => void {
   };
 }
 
-/** ` key=value …`, values quoted when they hold a space, a quote or `=`; absent values left out. */
+/** ` key=value …`, values as `humanValue` writes them; absent values (undefined, null, '') left out. */
 function humanFields(fields: LogFields): string {
   let s = '';
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined || v === null || v === '') continue;
-    const t = String(v);
-    s += ` ${k}=${/[\s"=]/.test(t) ? JSON.stringify(t) : t}`;
+    s += ` ${k}=${humanValue(String(v))}`;
   }
   return s;
 }
 
+const needsQuotes = /[\s"=]/;
+/** A field's value on a human line: as it is, or JSON-quoted when it holds a space, a quote or `=`. */
+export function humanValue(t: string): string {
+  return needsQuotes.test(t) ? JSON.stringify(t) : t;
+}
+
 /** The Logger over one `emit`, whichever format it writes. */
-function facade(emit: (l: Level, msg: string, fields: LogFields | undefined) => void, addSecrets: (s: readonly string[]) => void, min: number): Logger {
+function facade(
+  emit: (l: Level, msg: string, fields: LogFields | undefined) => void,
+  addSecrets: (s: readonly string[]) => void,
+  min: number,
+  infoText: ((text: string) => void) | null,
+): Logger {
   return {
+    infoText,
     enabled: (l) => order[l] >= min,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),

@@ -3,8 +3,12 @@
  * client has gone). What the router did is read back from the reply's own headers
  * (`x-litellm-model-group`, `x-litellm-model-id`, `x-litellm-attempted-retries`,
  * `x-litellm-attempted-fallbacks`), so the line costs nothing beyond itself.
+ *
+ * A human logger gets the line formatted here, field by field (`Logger.infoText`): the same
+ * text its generic `key=value` formatter would write for the fields a JSON logger gets, without
+ * building the fields object or testing numbers for quotes.
  */
-import type { Logger } from '../log.js';
+import { humanValue, type Logger } from '../log.js';
 import type { Usage } from '../upstream/wire.js';
 import type { ResponseState } from './response-state.js';
 
@@ -38,6 +42,24 @@ export function logAccess(log: Logger | null, st: ResponseState, headers: readon
   }
   const now = performance.now();
   const status = st.status === 0 ? CLIENT_CLOSED : st.status;
+  if (log.infoText !== null) {
+    // Field for field what humanFields writes for the object below: strings left out when
+    // empty and quoted when they need it; numbers and `true` as they print.
+    let s = `${st.method} ${st.url} ${status}${text(' request_id=', st.requestId)}${text(' method=', st.method)}${text(' route=', st.url)} status=${status}`;
+    if (group !== undefined) s += text(' model_group=', group);
+    if (deployment !== undefined) s += text(' deployment_id=', deployment);
+    if (retries !== undefined) s += ` attempted_retries=${Number(retries)}`;
+    if (fallbacks !== undefined) s += ` attempted_fallbacks=${Number(fallbacks)}`;
+    s += ` duration_ms=${ms(st.startedAt, now)}`;
+    if (st.firstByteAt !== 0) s += ` ttfb_ms=${ms(st.startedAt, st.firstByteAt)}`;
+    if (usage !== null) {
+      if (usage.promptTokens != null) s += ` prompt_tokens=${usage.promptTokens}`;
+      if (usage.completionTokens != null) s += ` completion_tokens=${usage.completionTokens}`;
+    }
+    if (st.aborted) s += ' client_closed=true';
+    log.infoText(s);
+    return;
+  }
   log.info(`${st.method} ${st.url} ${status}`, {
     request_id: st.requestId,
     method: st.method,
@@ -53,4 +75,9 @@ export function logAccess(log: Logger | null, st: ResponseState, headers: readon
     completion_tokens: usage?.completionTokens,
     client_closed: st.aborted ? true : undefined,
   });
+}
+
+/** ` key=value` for a string field, '' when it is empty (left out). */
+function text(key: string, v: string): string {
+  return v === '' ? '' : key + humanValue(v);
 }
