@@ -5,6 +5,11 @@
  * credentials, master key) with `[redacted]`: a key never reaches a log even when an
  * upstream error echoes it back. The whole finished line is redacted, so a secret in a field
  * is caught as well as one in the message (JSON-escaped forms included).
+ *
+ * A line written per request (the access line) may come formatted by its caller
+ * (`infoText`, `infoJson`, with `humanValue` and `jsonString` for its strings): the same bytes
+ * as through `info`, for less work; it is timestamped and redacted here like any other. The
+ * timestamp is formatted once per millisecond.
  */
 import { pino, type Logger as Pino } from 'pino';
 import { Secrets } from './secrets.js';
@@ -30,9 +35,16 @@ export interface Logger {
    * For a line written per request (the access line), whose caller formats it itself: writes
    * an info line of `text`, the part after the level (the message, then ` key=value` fields as
    * `humanValue` writes them), timestamped and redacted like every line. Null when this logger
-   * writes JSON lines (the caller uses `info` then) or drops info lines.
+   * writes JSON lines or drops info lines.
    */
   readonly infoText: ((text: string) => void) | null;
+  /**
+   * The same for JSON lines: writes an info line of `props`, the part after the time
+   * (`,"key":value…,"msg":"…"`, strings as `jsonString` writes them, numbers as they print,
+   * `null` for a non-finite one): the bytes pino would write for these fields. Null when this
+   * logger writes human lines or drops info lines.
+   */
+  readonly infoJson: ((props: string) => void) | null;
 }
 
 export interface LoggerOptions {
@@ -88,14 +100,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields === undefined) p[l](msg);
       else p[l](fields, msg);
     };
-    return facade(emit, addSecrets, min, null);
+    // What pino writes before an info line's time (`{"level":"info"`, no base bindings), and after it.
+    const infoJson = order.info < min ? null : (props: string): void => out(secrets.redact(`{"level":"info"${isoTimeField()}${props}}`));
+    return facade(emit, addSecrets, min, null, infoJson);
   }
   const emit = (l: Level, msg: string, fields: LogFields | undefined): void => {
     if (order[l] < min) return;
     out(secrets.redact(`${isoNow()} ${labels[l]}${msg}${fields === undefined ? '' : humanFields(fields)}`));
   };
   const infoText = order.info < min ? null : (text: string): void => out(secrets.redact(`${isoNow()} info  ${text}`));
-  return facade(emit, addSecrets, min, infoText);
+  return facade(emit, addSecrets, min, infoText, null);
 }
 
 /** Each level as a human line writes it, padded, with the space after it. */
@@ -161,15 +175,42 @@ export function humanValue(t: string): string {
   return needsQuotes.test(t) ? JSON.stringify(t) : t;
 }
 
+/**
+ * A string as pino writes it in a JSON line (its `asString`): over 100 characters or holding a
+ * control character, `JSON.stringify`; else quoted with only `"` and `\\` escaped (a lone
+ * surrogate, which JSON.stringify would escape, is left as it is, as pino leaves it).
+ */
+export function jsonString(str: string): string {
+  const l = str.length;
+  if (l > 100) return JSON.stringify(str);
+  let result = '';
+  let last = 0;
+  let found = false;
+  let point = 255;
+  for (let i = 0; i < l && point >= 32; i++) {
+    point = str.charCodeAt(i);
+    if (point === 34 || point === 92) {
+      result += `${str.slice(last, i)}\\`;
+      last = i;
+      found = true;
+    }
+  }
+  if (!found) result = str;
+  else result += str.slice(last);
+  return point < 32 ? JSON.stringify(str) : `"${result}"`;
+}
+
 /** The Logger over one `emit`, whichever format it writes. */
 function facade(
   emit: (l: Level, msg: string, fields: LogFields | undefined) => void,
   addSecrets: (s: readonly string[]) => void,
   min: number,
   infoText: ((text: string) => void) | null,
+  infoJson: ((props: string) => void) | null,
 ): Logger {
   return {
     infoText,
+    infoJson,
     enabled: (l) => order[l] >= min,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),

@@ -59,22 +59,33 @@ test('absent fields are left out: no router headers, no usage, no first byte; a 
   assert.equal(h2, `${iso} info   /v1/chat/completions 200 request_id=req-1 route=/v1/chat/completions status=200 deployment_id=d duration_ms=2.5 prompt_tokens=12 completion_tokens=34`, 'empty strings are absent');
 });
 
-test('values with spaces, quotes, `=` or other white space are JSON-quoted on the human line, the same as any line\'s fields', (t) => {
-  const { both, h: human, human: lines } = setup(t);
-  const odd = ['/v1/a b', '/v1/q"uote', '/v1/k=v', '/v1/t\tab', '/v1/nb\u00a0sp', '/v1/ls\u2028', '/v1/back\\slash', '/v1/é'];
+test('odd values: the human line quotes as any line\'s fields are quoted, the JSON line is what pino writes for them', (t) => {
+  const { both, h: human, j: pino, human: lines, json: jsonLines } = setup(t);
+  const odd = ['/v1/a b', '/v1/q"uote', '/v1/k=v', '/v1/t\tab', '/v1/nb\u00a0sp', '/v1/ls\u2028', '/v1/back\\slash', '/v1/é', '/v1/ctl\x01', '/v1/lone\ud800', `/v1/${'x'.repeat(100)}`, `/v1/${'"'.repeat(120)}\udc00`];
   for (const url of odd) {
     const group = `grp ${url}`;
     const [h, j] = both(() => state({ url, requestId: `id="${url}"` }), ['x-litellm-model-group', group, 'x-litellm-model-id', `dep=${url}`], usage);
-    // The generic formatter over the JSON line's own fields writes the reference text.
+    // The generic formatter (human) and pino itself (JSON) over the JSON line's own fields
+    // write the reference text.
     const o = JSON.parse(j) as Record<string, string | number>;
     const { level: _l, time: _t, msg, ...fields } = o;
     human.info(msg as string, fields);
     assert.equal(h, lines.at(-1), url);
+    pino.info(msg as string, fields);
+    assert.equal(j, jsonLines.at(-1), url);
     assert.equal(o.route, url);
     assert.equal(o.model_group, group);
   }
-  const [h] = both(() => state({ url: '/v1/a b', requestId: 'a"b' }), null);
+  const [h, j] = both(() => state({ url: '/v1/a b', requestId: 'a"b' }), null);
   assert.match(h, / request_id="a\\"b" method=POST route="\/v1\/a b" status=200 /);
+  assert.match(j, /"request_id":"a\\"b","method":"POST","route":"\/v1\/a b","status":200,/);
+});
+
+test('numbers pino writes as null (not finite) and a null token count are written as pino writes them', (t) => {
+  const { both, iso } = setup(t);
+  const [h, j] = both(() => state(), ['x-litellm-attempted-retries', 'x'], { promptTokens: null as unknown as number, completionTokens: 3, totalTokens: 3 });
+  assert.equal(h, `${iso} info  POST /v1/chat/completions 200 request_id=req-1 method=POST route=/v1/chat/completions status=200 attempted_retries=NaN duration_ms=2.5 completion_tokens=3`);
+  assert.equal(j, `{"level":"info","time":"${iso}","request_id":"req-1","method":"POST","route":"/v1/chat/completions","status":200,"attempted_retries":null,"duration_ms":2.5,"prompt_tokens":null,"completion_tokens":3,"msg":"POST /v1/chat/completions 200"}`);
 });
 
 test('a secret the client puts in the URL is redacted in both formats, as written and percent-encoded', (t) => {
@@ -96,6 +107,7 @@ test('info disabled: no access line, in either format', (t) => {
   for (const json of [false, true]) {
     const log: Logger = createLogger({ level: 'warn', json, write: (l) => lines.push(l) });
     assert.equal(log.infoText, null);
+    assert.equal(log.infoJson, null);
     logAccess(log, state(), routed, usage);
   }
   assert.deepEqual(lines, []);

@@ -4,11 +4,13 @@
  * (`x-litellm-model-group`, `x-litellm-model-id`, `x-litellm-attempted-retries`,
  * `x-litellm-attempted-fallbacks`), so the line costs nothing beyond itself.
  *
- * A human logger gets the line formatted here, field by field (`Logger.infoText`): the same
- * text its generic `key=value` formatter would write for the fields a JSON logger gets, without
- * building the fields object or testing numbers for quotes.
+ * The line is formatted here, field by field, in the logger's own format (`Logger.infoText`
+ * for human lines, `Logger.infoJson` for JSON): the same bytes the logger's generic path writes
+ * for the fields object below (humanFields' `key=value` text, pino's JSON), without building
+ * that object, testing numbers for quotes or going through pino. A logger offering neither
+ * gets `info(msg, fields)`.
  */
-import { humanValue, type Logger } from '../log.js';
+import { humanValue, jsonString, type Logger } from '../log.js';
 import type { Usage } from '../upstream/wire.js';
 import type { ResponseState } from './response-state.js';
 
@@ -60,6 +62,24 @@ export function logAccess(log: Logger | null, st: ResponseState, headers: readon
     log.infoText(s);
     return;
   }
+  if (log.infoJson !== null) {
+    // Property for property what pino writes for the object below (undefined left out).
+    let s = `,"request_id":${jsonString(st.requestId)},"method":${jsonString(st.method)},"route":${jsonString(st.url)},"status":${jsonNumber(status)}`;
+    if (group !== undefined) s += `,"model_group":${jsonString(group)}`;
+    if (deployment !== undefined) s += `,"deployment_id":${jsonString(deployment)}`;
+    if (retries !== undefined) s += `,"attempted_retries":${jsonNumber(Number(retries))}`;
+    if (fallbacks !== undefined) s += `,"attempted_fallbacks":${jsonNumber(Number(fallbacks))}`;
+    s += `,"duration_ms":${jsonNumber(ms(st.startedAt, now))}`;
+    if (st.firstByteAt !== 0) s += `,"ttfb_ms":${jsonNumber(ms(st.startedAt, st.firstByteAt))}`;
+    if (usage !== null) {
+      if (usage.promptTokens !== undefined) s += `,"prompt_tokens":${jsonNumber(usage.promptTokens)}`;
+      if (usage.completionTokens !== undefined) s += `,"completion_tokens":${jsonNumber(usage.completionTokens)}`;
+    }
+    if (st.aborted) s += ',"client_closed":true';
+    log.infoJson(`${s},"msg":${jsonString(`${st.method} ${st.url} ${status}`)}`);
+    return;
+  }
+  // The reference both formats above follow.
   log.info(`${st.method} ${st.url} ${status}`, {
     request_id: st.requestId,
     method: st.method,
@@ -80,4 +100,9 @@ export function logAccess(log: Logger | null, st: ResponseState, headers: readon
 /** ` key=value` for a string field, '' when it is empty (left out). */
 function text(key: string, v: string): string {
   return v === '' ? '' : key + humanValue(v);
+}
+
+/** A number in a JSON line as pino writes it: as it prints, `null` when not finite (or not a number). */
+function jsonNumber(v: number | null): string {
+  return typeof v === 'number' && Number.isFinite(v) ? `${v}` : 'null';
 }
