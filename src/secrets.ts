@@ -118,7 +118,7 @@ function safeDecode(s: string): string {
 
 /**
  * A set of secret values and the one redactor over them. Each value is also matched as it
- * reads percent-encoded and JSON-escaped, so an upstream echoing it in a URL or a JSON
+ * reads percent-encoded and JSON-escaped (once or twice), so an upstream echoing it in a URL or a JSON
  * string is caught too. Build once (`Secrets.of`), use on error paths.
  */
 export class Secrets {
@@ -150,7 +150,11 @@ export class Secrets {
       for (const x of scheme !== null && scheme[1]!.length >= MIN_REDACT_LENGTH ? [v, scheme[1]!] : [v]) {
         forms.add(x);
         forms.add(encodeURIComponent(x));
-        forms.add(JSON.stringify(x).slice(1, -1));
+        const escaped = JSON.stringify(x).slice(1, -1);
+        forms.add(escaped);
+        // Escaped twice: a JSON log line quoting a value that already held the escaped form
+        // (a client's URL, an upstream's error quoting JSON). Differs only for `"`, `\\` and controls.
+        forms.add(JSON.stringify(escaped).slice(1, -1));
       }
     }
     // Longest first: an alternation takes the first branch that matches, so a secret that

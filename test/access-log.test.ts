@@ -88,11 +88,11 @@ test('numbers pino writes as null (not finite) and a null token count are writte
   assert.equal(j, `{"level":"info","time":"${iso}","request_id":"req-1","method":"POST","route":"/v1/chat/completions","status":200,"attempted_retries":null,"duration_ms":2.5,"prompt_tokens":null,"completion_tokens":3,"msg":"POST /v1/chat/completions 200"}`);
 });
 
-test('a secret the client puts in the URL is redacted in both formats, as written and percent-encoded', (t) => {
+test('a secret the client puts in the URL is redacted in both formats, as written, percent-encoded and already JSON-escaped', (t) => {
   // The quote makes the human line quote the route: the JSON-escaped form is what is cut there.
   const secret = 'sk-url-secret/"é-0001"';
   const { both } = setup(t, [secret]);
-  for (const url of [`/v1/chat/completions?key=${secret}`, `/v1/x?key=${encodeURIComponent(secret)}`, `/v1/x?a=1&key=${secret}&b=2`]) {
+  for (const url of [`/v1/chat/completions?key=${secret}`, `/v1/x?key=${encodeURIComponent(secret)}`, `/v1/x?a=1&key=${secret}&b=2`, `/v1/x?key=${JSON.stringify(secret).slice(1, -1)}`]) {
     const [h, j] = both(() => state({ url, requestId: secret }), ['x-litellm-model-group', secret, 'x-litellm-model-id', `id ${secret}`], null);
     for (const line of [h, j]) {
       assert.ok(!line.includes('sk-url-secret'), line);

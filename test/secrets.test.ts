@@ -48,6 +48,8 @@ test('redact: every occurrence, longest secret first, in encoded and escaped for
   assert.equal(s.redact('a sk-abc-0001-long b sk-abc-0001 c'), `a ${REDACTED} b ${REDACTED} c`);
   assert.equal(s.redact('x=p%2Fw%20%22q%22%20%C3%A9-0002'), `x=${REDACTED}`, 'percent-encoded');
   assert.equal(s.redact('{"k":"p/w \\"q\\" é-0002"}'), `{"k":"${REDACTED}"}`, 'JSON-escaped');
+  // A JSON line quoting text that held the escaped form: escaped twice.
+  assert.equal(s.redact(JSON.stringify({ k: 'p/w \\"q\\" é-0002' })), `{"k":"${REDACTED}"}`, 'JSON-escaped twice');
   assert.equal(s.redact('nothing here'), 'nothing here');
 });
 
