@@ -2,11 +2,12 @@
  * The relayed upstream headers read straight from undici's raw header Buffers
  * (relayedFromRaw, rawValue in src/upstream/relay-headers.ts) must be what relayedHeaders
  * makes of the same headers parsed as undici parses them (lower-cased names, latin1 values,
- * an array for a name sent more than once): same pairs, same order.
+ * an array for a name sent more than once): same pairs, same order. rawIncludes says what
+ * `String(parsed[name]).includes(part)` said of them (a stream's Content-Type check).
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { rawValue, relayedFromRaw, relayedHeaders } from '../src/upstream/relay-headers.js';
+import { rawFind, rawIncludes, rawValue, relayedFromRaw, relayedHeaders } from '../src/upstream/relay-headers.js';
 
 type Pairs = ReadonlyArray<readonly [string, string]>;
 
@@ -81,3 +82,28 @@ test('rawValue: the first value of a name in any case; undefined when absent', (
   assert.equal(rawValue(r, 'x-request-id'), undefined);
   assert.equal(rawValue([], 'retry-after'), undefined);
 });
+
+test('rawFind: the index of each name in any case, from a given one on; -1 past the last', () => {
+  const r = raw([['Content-Type', 'a'], ['content-typf', 'b'], ['CONTENT-TYPE', 'c'], ['content-typ', 'd']]);
+  assert.equal(rawFind(r, 'content-type'), 0);
+  assert.equal(rawFind(r, 'content-type', 2), 4);
+  assert.equal(rawFind(r, 'content-type', 6), -1);
+  assert.equal(rawFind([], 'content-type'), -1);
+});
+
+const EVENT_STREAM = Buffer.from('text/event-stream', 'latin1');
+const contentTypes: ReadonlyArray<{ name: string; pairs: Pairs }> = [
+  { name: 'an SSE type', pairs: [['content-type', 'text/event-stream']] },
+  { name: 'with parameters, name in another case', pairs: [['Content-Type', 'text/event-stream; charset=utf-8']] },
+  { name: 'JSON', pairs: [['content-type', 'application/json']] },
+  { name: 'none', pairs: [['x-content-type', 'text/event-stream']] },
+  { name: 'the value in another case (not a stream, as before)', pairs: [['content-type', 'Text/Event-Stream']] },
+  { name: 'sent twice, the stream second', pairs: [['content-type', 'application/json'], ['Content-Type', 'text/event-stream']] },
+  { name: 'sent twice, neither a stream', pairs: [['content-type', 'text/event'], ['content-type', '-stream']] },
+];
+for (const c of contentTypes) {
+  test(`rawIncludes is String(parsed).includes: ${c.name}`, () => {
+    const want = String(parsed(c.pairs)['content-type'] ?? '').includes('text/event-stream');
+    assert.equal(rawIncludes(raw(c.pairs), 'content-type', EVENT_STREAM), want);
+  });
+}

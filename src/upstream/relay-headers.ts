@@ -5,9 +5,11 @@
  * a provider's rate-limit headers through). Fixed names, read by property: no scan of the
  * header map, nothing allocated when the upstream sent none of them.
  *
- * Also the same read straight from undici's raw header Buffers (`relayedFromRaw`, `rawValue`),
- * for the buffered POST (raw-post.ts): only these names are ever decoded, not the 15-20
- * headers a real provider sends with every answer.
+ * Also the same read straight from undici's raw header Buffers (`relayedFromRaw`), and the one
+ * reader of any other header there (`rawFind`, with `rawValue` and `rawIncludes` on top: a
+ * stream's Content-Type, an error's Retry-After), for undici's callback handlers (raw-post.ts,
+ * raw-stream.ts): only these names are ever decoded, not the 15-20 headers a real provider
+ * sends with every answer.
  */
 
 const RATE_LIMIT = [
@@ -44,7 +46,6 @@ export function relayedHeaders(h: Readonly<Record<string, string | string[] | un
 /** The names `relayedHeaders` reads, in its output order, and the pairs each one becomes. */
 const NAMES: readonly string[] = ['x-request-id', 'openai-processing-ms', ...RATE_LIMIT];
 const OUT: readonly (readonly string[])[] = [['llm_provider-x-request-id'], ['llm_provider-openai-processing-ms'], ...RATE_LIMIT.map((n, i) => [PREFIXED[i]!, n])];
-const NAME_BYTES: readonly Buffer[] = NAMES.map((n) => Buffer.from(n, 'latin1'));
 /** Indices into NAMES by name length: a raw name of any other length is skipped unread. */
 const BY_LENGTH: (number[] | undefined)[] = Array.from({ length: 64 }, () => undefined);
 for (let k = 0; k < NAMES.length; k++) (BY_LENGTH[NAMES[k]!.length] ??= []).push(k);
@@ -52,12 +53,12 @@ for (let k = 0; k < NAMES.length; k++) (BY_LENGTH[NAMES[k]!.length] ??= []).push
 const seen: (Buffer | undefined)[] = NAMES.map(() => undefined);
 
 /**
- * Whether raw header name `b` is `want` (lower-case letters and `-`) in any case. `| 0x20`
- * folds only letters here: a header name is an HTTP token (llhttp rejects anything else), and
- * no other token byte lands on a lower-case letter or `-` that way.
+ * Whether raw header name `b`, of `want`'s length, is `want` (lower-case letters and `-`) in
+ * any case. `| 0x20` folds only letters here: a header name is an HTTP token (llhttp rejects
+ * anything else), and no other token byte lands on a lower-case letter or `-` that way.
  */
-function isName(b: Buffer, want: Buffer): boolean {
-  for (let i = 0; i < want.length; i++) if ((b[i]! | 0x20) !== want[i]) return false;
+function isName(b: Buffer, want: string): boolean {
+  for (let i = 0; i < want.length; i++) if ((b[i]! | 0x20) !== want.charCodeAt(i)) return false;
   return true;
 }
 
@@ -84,7 +85,7 @@ export function relayedFromRaw(raw: readonly Buffer[]): string[] | null {
     if (ks === undefined) continue;
     for (let j = 0; j < ks.length; j++) {
       const k = ks[j]!;
-      if (isName(name, NAME_BYTES[k]!)) {
+      if (isName(name, NAMES[k]!)) {
         if (seen[k] === undefined) seen[k] = raw[i + 1]!;
         any = true;
         break;
@@ -107,13 +108,32 @@ export function relayedFromRaw(raw: readonly Buffer[]): string[] | null {
   return out;
 }
 
+/**
+ * The index in raw headers of the first name at or after index `from` (a name's, so even) that
+ * is `name` (lower-case letters and `-`) in any case; -1 when none. Decodes nothing.
+ */
+export function rawFind(raw: readonly Buffer[], name: string, from = 0): number {
+  for (let i = from; i < raw.length; i += 2) {
+    const b = raw[i]!;
+    if (b.length === name.length && isName(b, name)) return i;
+  }
+  return -1;
+}
+
 /** The first value of header `name` (lower-case) in raw headers, latin1-decoded; undefined when absent. */
 export function rawValue(raw: readonly Buffer[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const b = raw[i]!;
-    if (b.length === name.length && b.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
-  }
-  return undefined;
+  const i = rawFind(raw, name);
+  return i < 0 ? undefined : raw[i + 1]!.toString('latin1');
+}
+
+/**
+ * Whether any value of header `name` (lower-case) in raw headers holds the bytes `part`: for
+ * a latin1 `part`, what `String(parsed[name]).includes(part)` says of undici's parsed headers
+ * (values latin1, a repeated name's joined by commas, which a `part` without one never spans).
+ */
+export function rawIncludes(raw: readonly Buffer[], name: string, part: Buffer): boolean {
+  for (let i = rawFind(raw, name); i >= 0; i = rawFind(raw, name, i + 2)) if (raw[i + 1]!.includes(part)) return true;
+  return false;
 }
 
 /** Whether relayed pairs carry a header named `name` (our computed x-ratelimit-* then step aside). */
