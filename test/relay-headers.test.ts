@@ -2,11 +2,12 @@
  * The relayed upstream headers read straight from undici's raw header Buffers
  * (relayedFromRaw, rawValue in src/upstream/relay-headers.ts) must be what relayedHeaders
  * makes of the same headers parsed as undici parses them (lower-cased names, latin1 values,
- * an array for a name sent more than once): same pairs, same order.
+ * an array for a name sent more than once): same pairs, same order. rawIncludes says what
+ * `String(parsed[name]).includes(part)` said of them (a stream's Content-Type check).
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { rawValue, relayedFromRaw, relayedHeaders } from '../src/upstream/relay-headers.js';
+import { rawFind, rawIncludes, rawName, rawValue, relayedFromRaw, relayedHeaders } from '../src/upstream/relay-headers.js';
 
 type Pairs = ReadonlyArray<readonly [string, string]>;
 
@@ -76,8 +77,44 @@ test('the relayed names, values and order, spelled out', () => {
 
 test('rawValue: the first value of a name in any case; undefined when absent', () => {
   const r = raw([['content-type', 'text/plain'], ['Retry-After', '17'], ['retry-after', '99']]);
-  assert.equal(rawValue(r, 'retry-after'), '17');
-  assert.equal(rawValue(r, 'content-type'), 'text/plain');
-  assert.equal(rawValue(r, 'x-request-id'), undefined);
-  assert.equal(rawValue([], 'retry-after'), undefined);
+  assert.equal(rawValue(r, rawName('retry-after')), '17');
+  assert.equal(rawValue(r, rawName('content-type')), 'text/plain');
+  assert.equal(rawValue(r, rawName('x-request-id')), undefined);
+  assert.equal(rawValue([], rawName('retry-after')), undefined);
+});
+
+const CT = rawName('content-type');
+
+test('rawFind: the index of each name in any case, from a given one on; -1 past the last', () => {
+  const r = raw([['Content-Type', 'a'], ['content-typf', 'b'], ['CONTENT-TYPE', 'c'], ['content-typ', 'd']]);
+  assert.equal(rawFind(r, CT), 0);
+  assert.equal(rawFind(r, CT, 2), 4);
+  assert.equal(rawFind(r, CT, 6), -1);
+  assert.equal(rawFind([], CT), -1);
+});
+
+const EVENT_STREAM = Buffer.from('text/event-stream', 'latin1');
+const contentTypes: ReadonlyArray<{ name: string; pairs: Pairs }> = [
+  { name: 'an SSE type', pairs: [['content-type', 'text/event-stream']] },
+  { name: 'with parameters, name in another case', pairs: [['Content-Type', 'text/event-stream; charset=utf-8']] },
+  { name: 'JSON', pairs: [['content-type', 'application/json']] },
+  { name: 'none', pairs: [['x-content-type', 'text/event-stream']] },
+  { name: 'the value in another case (not a stream, as before)', pairs: [['content-type', 'Text/Event-Stream']] },
+  { name: 'sent twice, the stream second', pairs: [['content-type', 'application/json'], ['Content-Type', 'text/event-stream']] },
+  { name: 'sent twice, neither a stream', pairs: [['content-type', 'text/event'], ['content-type', '-stream']] },
+  { name: 'a near miss, then the type at the very end', pairs: [['content-type', 'text/event-strea; text/event-stream']] },
+  { name: 'cut one byte short', pairs: [['content-type', 'x; text/event-strea']] },
+  { name: 'empty', pairs: [['content-type', '']] },
+];
+for (const c of contentTypes) {
+  test(`rawIncludes is String(parsed).includes: ${c.name}`, () => {
+    const want = String(parsed(c.pairs)['content-type'] ?? '').includes('text/event-stream');
+    assert.equal(rawIncludes(raw(c.pairs), CT, EVENT_STREAM), want);
+  });
+}
+
+test('rawName: only a lower-case header name', () => {
+  assert.deepEqual(rawName('retry-after'), Buffer.from('retry-after'));
+  assert.throws(() => rawName('Retry-After'));
+  assert.throws(() => rawName('x_id'));
 });

@@ -13,10 +13,10 @@ import { failureStatus, readUsage, SseRestamper } from '../src/upstream/sse.js';
 import { restampReply } from '../src/upstream/restamp.js';
 import { rawPost, type RawResponse } from '../src/upstream/raw-post.js';
 import { Cancel } from '../src/upstream/cancel.js';
-import { RawStream, rawStream, type ResponseHeaders } from '../src/upstream/raw-stream.js';
+import { RawStream, rawStream } from '../src/upstream/raw-stream.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
-import { relayedHeaders } from '../src/upstream/relay-headers.js';
+import { rawIncludes, rawName, rawValue, relayedFromRaw } from '../src/upstream/relay-headers.js';
 import { Outbox } from '../src/upstream/outbox.js';
 import { responsesReply, responsesSse, responsesUpstreamBody, responsesWholeAsEvents, type Refusal, type SseFilter } from '../src/upstream/responses-shape.js';
 import {
@@ -545,6 +545,11 @@ async function upstreamStream(task: StreamTask, out: FrameOut): Promise<boolean>
   }
 }
 
+/** A stream's Content-Type holds this when it is one (as bytes: raw header values are latin1). */
+const EVENT_STREAM = Buffer.from('text/event-stream', 'latin1');
+const CONTENT_TYPE = rawName('content-type');
+const RETRY_AFTER = rawName('retry-after');
+
 /**
  * One upstream stream relayed as frames. SSE is restamped chunk by chunk, one data frame per
  * chunk that completes an event. Each data frame takes one credit; with none left the upstream
@@ -568,7 +573,9 @@ class StreamRelay extends RawStream {
   #phase: 'first-byte' | 'between-chunks' = 'first-byte';
   #timer: NodeJS.Timeout | null;
   #status = 0;
-  #headers: ResponseHeaders = {};
+  /** A body read whole: the relayed headers and (error status) Retry-After, decoded at its start. */
+  #relayed: string[] | null = null;
+  #retryAfter: string | undefined = undefined;
   #sse: SseFilter | null = null;
   /**
    * UTF-8 across chunk boundaries. A StringDecoder, not a TextDecoder with `stream: true`:
@@ -633,16 +640,17 @@ class StreamRelay extends RawStream {
     this.#finish(false);
   }
 
-  protected start(status: number, headers: ResponseHeaders): boolean {
+  protected start(status: number, raw: readonly Buffer[]): boolean {
     this.#status = status;
     noteAnswer(this.#task, status);
     // An error status, or an upstream that ignored `stream: true` and answered JSON: read whole.
-    // Only then are the headers read again (by `whole`): a stream does not keep them while open.
-    if (status >= 400 || !String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.#headers = headers;
+    // What `whole` needs of the headers is decoded now: nothing keeps the raw ones after this.
+    if (status >= 400 || !rawIncludes(raw, CONTENT_TYPE, EVENT_STREAM)) {
+      this.#relayed = relayedFromRaw(raw);
+      if (status >= 400) this.#retryAfter = rawValue(raw, RETRY_AFTER);
       return true;
     }
-    this.#frames.post({ t: 'head', headers: relayedHeaders(headers) });
+    this.#frames.post({ t: 'head', headers: relayedFromRaw(raw) });
     this.#sse = this.#responsesBody !== null ? responsesSse(this.#task, this.#responsesBody) : new SseRestamper(this.#task.responseModel);
     this.#decoder = new StringDecoder('utf8');
     this.#phase = 'between-chunks';
@@ -683,14 +691,13 @@ class StreamRelay extends RawStream {
 
   protected whole(body: Buffer): void {
     if (this.#settled) return;
-    const headers = this.#headers;
     if (this.#status >= 400) {
       const raw = bufferToArrayBuffer(body);
-      this.#frames.post({ t: 'fail', status: this.#status, body: raw, retryAfterMs: parseRetryAfter(headers['retry-after']), headers: relayedHeaders(headers) }, raw);
+      this.#frames.post({ t: 'fail', status: this.#status, body: raw, retryAfterMs: parseRetryAfter(this.#retryAfter), headers: this.#relayed }, raw);
       return this.#finish(true);
     }
     const raw = decoder.decode(body);
-    this.#frames.post({ t: 'head', headers: relayedHeaders(headers) });
+    this.#frames.post({ t: 'head', headers: this.#relayed });
     let text = raw;
     let usage = null;
     let events: string | null = null;

@@ -44,7 +44,7 @@ export type Behavior =
    * chunks, send an SSE error event with `status` as its code and end the response (no [DONE]).
    */
   | {
-      kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean; headers?: Record<string, string>;
+      kind: 'stream'; chunks: number; chunkDelayMs?: number; firstByteDelayMs?: number; dieAfter?: number; usage?: boolean; headers?: Record<string, string | string[]>;
       texts?: readonly string[]; errorAfter?: { readonly chunks: number; readonly status: number };
     }
   /** Destroy the socket without any response. */
