@@ -7,7 +7,32 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { rawFind, rawIncludes, rawName, rawValue, relayedFromRaw, relayedHeaders } from '../src/upstream/relay-headers.js';
+import { MAX_VALUE, RATE_LIMIT, rawFind, rawIncludes, rawName, rawValue, relayedFromRaw } from '../src/upstream/relay-headers.js';
+
+const PREFIXED = RATE_LIMIT.map((n) => `llm_provider-${n}`);
+
+/** The reference: the relayed pairs read from headers parsed as undici parses them (what the proxy did before it read raw headers). */
+function one(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || s.length === 0 || s.length > MAX_VALUE) return null;
+  // A header value that could end the header early is dropped, never relayed.
+  return /[\r\n\0]/.test(s) ? null : s;
+}
+
+/** Flat `[name, value, …]` pairs for the client; null when the upstream sent none of these. */
+function relayedHeaders(h: Readonly<Record<string, string | string[] | undefined>>): string[] | null {
+  let out: string[] | null = null;
+  const id = one(h['x-request-id']);
+  if (id !== null) (out ??= []).push('llm_provider-x-request-id', id);
+  const ms = one(h['openai-processing-ms']);
+  if (ms !== null) (out ??= []).push('llm_provider-openai-processing-ms', ms);
+  for (let i = 0; i < RATE_LIMIT.length; i++) {
+    const v = one(h[RATE_LIMIT[i]!]);
+    if (v !== null) (out ??= []).push(PREFIXED[i]!, v, RATE_LIMIT[i]!, v);
+  }
+  return out;
+}
+
 
 type Pairs = ReadonlyArray<readonly [string, string]>;
 
