@@ -58,9 +58,10 @@ function relayable(b: Buffer): boolean {
 }
 
 /**
- * `relayedHeaders` of a response read from undici's raw headers (`[name, value, …]` Buffers,
- * names in the upstream's case): the same pairs, in the same order. A name sent twice counts
- * with its first value, as `relayedHeaders` reads the first of a parsed header's values.
+ * Flat `[name, value, …]` pairs for the client from undici's raw headers (`[name, value, …]`
+ * Buffers, names in the upstream's case), in NAMES' order; null when the upstream sent none of
+ * them. A name sent twice counts with its first value; an empty value, one over MAX_VALUE or
+ * one holding CR, LF or NUL is dropped, never relayed.
  */
 export function relayedFromRaw(raw: readonly Buffer[]): string[] | null {
   let any = false;
@@ -84,7 +85,7 @@ export function relayedFromRaw(raw: readonly Buffer[]): string[] | null {
     if (b === undefined) continue;
     seen[k] = undefined;
     if (!relayable(b)) continue;
-    // latin1, as undici decodes header values: one char a byte, so `relayable` is `one`'s test.
+    // latin1, as undici decodes header values: one char a byte, so `relayable`'s byte test is the string test.
     const v = b.toString('latin1');
     out ??= [];
     const names = OUT[k]!;
