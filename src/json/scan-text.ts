@@ -8,21 +8,8 @@
  * colons, numbers, literals) and the nesting depth, with the same depth count (MAX_JSON_DEPTH);
  * the characters inside strings are not. Errors are scan.ts's JsonScanError.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, DOT, MINUS, NINE, OPEN_BRACE, OPEN_BRACKET, PLUS, QUOTE, ZERO } from './chars.js';
 import { JsonScanError, MAX_JSON_DEPTH } from './scan.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 function unexpected(t: string, i: number): JsonScanError {
   if (i >= t.length) return new JsonScanError('Unexpected end of JSON input', i);

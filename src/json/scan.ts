@@ -9,23 +9,10 @@
  * inside strings (escapes, raw control characters); whoever parses a value checks those —
  * the proxy for the small values it reads, the upstream for the rest.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, DOT, MINUS, NINE, OPEN_BRACE, OPEN_BRACKET, PLUS, QUOTE, ZERO } from './chars.js';
 
 /** Deepest array/object nesting accepted. Real chat bodies (tools with JSON schemas included) stay far below it. */
 export const MAX_JSON_DEPTH = 128;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** Malformed JSON text: what was wrong and the byte offset where it was found. */
 export class JsonScanError extends Error {
