@@ -8,7 +8,8 @@
  * POST /v1/chat/completions answers a fixed chat.completion, or, when the body asks for
  * `"stream":true`, an SSE stream of N chunks (default 8) and `data: [DONE]`, all in one corked
  * write. With --chunk-delay-ms the stream's chunks go out D ms apart instead, which keeps many
- * streams open at once for the slow-streams scenario. Request bodies of any size are read
+ * streams open at once for the slow-streams scenario. Every 200 carries the ~20 headers an
+ * OpenAI answer does (PROVIDER_HEADERS), as a real upstream would. Request bodies of any size are read
  * (the 128 KB prompt scenario) and scanned for the stream flag chunk by chunk, without
  * copying or decoding them.
  */
@@ -46,6 +47,35 @@ const COMPLETION = Buffer.from(
     usage: { prompt_tokens: 7, completion_tokens: 8, total_tokens: 15 },
   }),
 );
+
+/**
+ * The headers OpenAI's API sends with every answer besides content-type (ids, rate limits,
+ * cookies, CDN headers): about twenty, which every proxy in front has to read past. Written as
+ * one uWS header call (uWS writes `name: value` lines as given), so they cost the mock little.
+ */
+const PROVIDER_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['openai-organization', 'org-bench'],
+  ['openai-processing-ms', '312'],
+  ['openai-version', '2020-10-01'],
+  ['strict-transport-security', 'max-age=31536000; includeSubDomains; preload'],
+  ['x-ratelimit-limit-requests', '10000'],
+  ['x-ratelimit-limit-tokens', '30000000'],
+  ['x-ratelimit-remaining-requests', '9999'],
+  ['x-ratelimit-remaining-tokens', '29999980'],
+  ['x-ratelimit-reset-requests', '6ms'],
+  ['x-ratelimit-reset-tokens', '0s'],
+  ['x-request-id', 'req_0123456789abcdef0123456789abcdef'],
+  ['cf-cache-status', 'DYNAMIC'],
+  ['set-cookie', '__cf_bm=abcdefghijklmnopqrstuvwxyz0123456789; path=/; expires=Tue, 01-Dec-26 17:30:00 GMT; domain=.api.openai.com; HttpOnly; Secure; SameSite=None'],
+  ['set-cookie', '_cfuvid=abcdefghijklmnopqrstuvwxyz0123456789-1700000000000-0.0.1.1-604800000; path=/; domain=.api.openai.com; HttpOnly; Secure; SameSite=None'],
+  ['x-content-type-options', 'nosniff'],
+  ['server', 'cloudflare'],
+  ['cf-ray', '8e0123456789abcd-AMS'],
+  ['alt-svc', 'h3=":443"; ma=86400'],
+  ['access-control-expose-headers', 'X-Request-ID'],
+];
+const PROVIDER_FIRST = PROVIDER_HEADERS[0]![0];
+const PROVIDER_BLOCK = [PROVIDER_HEADERS[0]![1], ...PROVIDER_HEADERS.slice(1).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
 
 function sseChunk(i: number, last: boolean): string {
   const choice = last
@@ -103,12 +133,12 @@ function chat(res: HttpResponse, _req: HttpRequest): void {
     if (flow.aborted) return;
     if (!streaming) {
       res.cork(() => {
-        res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(COMPLETION);
+        res.writeStatus('200 OK').writeHeader('content-type', 'application/json').writeHeader(PROVIDER_FIRST, PROVIDER_BLOCK).end(COMPLETION);
       });
     } else if (chunkDelayMs === 0) {
       res.cork(() => {
         // write + end gives a chunked body, as OpenAI's streams are, not a content-length one.
-        res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+        res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache').writeHeader(PROVIDER_FIRST, PROVIDER_BLOCK);
         res.write(WHOLE_STREAM);
         res.end();
       });
@@ -124,7 +154,7 @@ function slowStream(res: HttpResponse, flow: Flow): void {
     flow.timer = null;
     if (flow.aborted) return;
     res.cork(() => {
-      if (i === 0) res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+      if (i === 0) res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache').writeHeader(PROVIDER_FIRST, PROVIDER_BLOCK);
       res.write(FRAMES[i++]!);
       if (i === FRAMES.length) {
         res.write(DONE);
