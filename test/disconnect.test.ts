@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { request, type ClientRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { RunningProxy } from '../src/index.js';
+import { loadConfigText } from '../src/config/load.js';
+import { startProxy, type RunningProxy } from '../src/index.js';
+import { createLogger } from '../src/log.js';
 import { startMockUpstream, type MockUpstream } from './support/mock-upstream.js';
 import { dispatchModes, eventually, post, startTestProxy } from './support/proxy.js';
 
@@ -94,3 +96,26 @@ model_list:
     });
   });
 }
+
+test('a client that leaves just before shutdown: its cancelled call is not reported as a failed upstream (pool dispatch)', async (t) => {
+  const upstream = await startMockUpstream();
+  t.after(() => upstream.close());
+  const loaded = loadConfigText(`
+model_list:
+  - model_name: g
+    litellm_params: { model: openai/m, api_base: "${upstream.url}/v1", api_key: sk-live-key-abc }
+`, 'test.yaml', {});
+  assert.ok(loaded.ok);
+  const lines: string[] = [];
+  const proxy = await startProxy({ config: loaded.config, port: 0, workers: 1, log: createLogger({ level: 'warn', write: (l) => lines.push(l) }) });
+  upstream.setBehavior({ kind: 'hang' });
+  const req = sendChat(proxy.url, false);
+  await upstream.waitForRequests(1);
+  // The client leaves and the proxy shuts down at once: the cancel reaches the worker, whose
+  // answer to it never comes back before the channel closes.
+  req.destroy();
+  await proxy.close();
+  assert.deepEqual(lines.filter((l) => l.includes('failed')), [], 'no failure is logged for a request whose client left');
+  const d = proxy.router.snapshot().groups.g!.deployments[0]!;
+  assert.equal(d.failures, 0, 'and nothing counts against the deployment');
+});

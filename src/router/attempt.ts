@@ -229,8 +229,11 @@ export class Attempts {
     try {
       result = await this.#dispatcher.call({ ...taskFor(req, model, d, resolved, id, bodyOverride, this.#dispatcher.allocBody, opts.keepUpstreamModel), timeoutMs });
     } catch (err) {
-      // The pool itself failed (a worker crashed): not the deployment's fault.
       ctx.setAbort(null);
+      // The client left first (its cancel settled the lease): the pool closing under the
+      // cancelled call (a shutdown) is no failure to report.
+      if (ctx.aborted) return null;
+      // The pool itself failed (a worker crashed): not the deployment's fault.
       lease.done({ kind: 'worker-failed' }, this.#clock());
       const row = failures.WORKER_FAILED;
       const e = new ProxyError(row.error, secrets.redact(`upstream worker failed: ${err instanceof Error ? err.message : String(err)}`));
