@@ -79,8 +79,10 @@ export class SseRestamper extends SseEventFilter {
       const head = this.#modelJson === null ? '' : `data: ${payload.slice(0, m.start)}${this.#modelJson}`;
       // Only a string value ends where the next chunk's same prefix would (a number could go on).
       if (payload.charCodeAt(m.start) === 0x22) {
-        this.#prefix = payload.slice(0, m.end);
-        this.#prefixOut = head;
+        // Copied, not sliced: a slice keeps the whole text of the read it came from (possibly
+        // many events) alive for as long as the stream runs. Once per stream, as a rule.
+        this.#prefix = Buffer.from(payload.slice(0, m.end), 'utf16le').toString('utf16le');
+        this.#prefixOut = Buffer.from(head, 'utf16le').toString('utf16le');
       }
       return this.#modelJson === null ? `${raw}\n\n` : `${head}${payload.slice(m.end)}\n\n`;
     }
