@@ -16,7 +16,7 @@ import { Cancel } from '../src/upstream/cancel.js';
 import { RawStream, rawStream } from '../src/upstream/raw-stream.js';
 import { countPromptTokens } from '../src/upstream/tokens.js';
 import { timerDelay } from '../src/timer-delay.js';
-import { rawIncludes, rawName, rawValue, relayedFromRaw } from '../src/upstream/relay-headers.js';
+import { rawIncludes, rawName, relayedFromRaw, retryAfterOf } from '../src/upstream/relay-headers.js';
 import { Outbox } from '../src/upstream/outbox.js';
 import { responsesReply, responsesSse, responsesUpstreamBody, responsesWholeAsEvents, type Refusal, type SseFilter } from '../src/upstream/responses-shape.js';
 import {
@@ -548,7 +548,6 @@ async function upstreamStream(task: StreamTask, out: FrameOut): Promise<boolean>
 /** A stream's Content-Type holds this when it is one (as bytes: raw header values are latin1). */
 const EVENT_STREAM = Buffer.from('text/event-stream', 'latin1');
 const CONTENT_TYPE = rawName('content-type');
-const RETRY_AFTER = rawName('retry-after');
 
 /**
  * One upstream stream relayed as frames. SSE is restamped chunk by chunk, one data frame per
@@ -647,7 +646,7 @@ class StreamRelay extends RawStream {
     // What `whole` needs of the headers is decoded now: nothing keeps the raw ones after this.
     if (status >= 400 || !rawIncludes(raw, CONTENT_TYPE, EVENT_STREAM)) {
       this.#relayed = relayedFromRaw(raw);
-      if (status >= 400) this.#retryAfter = rawValue(raw, RETRY_AFTER);
+      if (status >= 400) this.#retryAfter = retryAfterOf(raw);
       return true;
     }
     this.#frames.post({ t: 'head', headers: relayedFromRaw(raw) });

@@ -28,6 +28,8 @@ function ms(from: number, to: number): number {
 export function logAccess(log: Logger | null, st: ResponseState, headers: readonly string[] | null, usage: Usage | null = null): void {
   if (st.logged || log === null) return;
   st.logged = true;
+  // A level above info drops the line: nothing of it is built.
+  if (!log.enabled('info')) return;
   let group: string | undefined;
   let deployment: string | undefined;
   let retries: string | undefined;

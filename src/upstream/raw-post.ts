@@ -17,7 +17,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Cancel } from './cancel.js';
-import { rawName, rawValue, relayedFromRaw } from './relay-headers.js';
+import { relayedFromRaw, retryAfterOf } from './relay-headers.js';
 import { split } from './target.js';
 
 export interface RawResponse {
@@ -30,7 +30,6 @@ export interface RawResponse {
 }
 
 const EMPTY = Buffer.alloc(0);
-const RETRY_AFTER = rawName('retry-after');
 
 /** How a call ends: (null, the answer), or (what failed, null); a cancelled call fails with the cancel's reason. */
 export type PostDone = (err: unknown, res: RawResponse | null) => void;
@@ -60,7 +59,7 @@ class Post implements Dispatcher.DispatchHandler, RawResponse {
     // Called again after an informational (1xx) answer: the final one's are what count.
     this.status = status;
     this.relayed = relayedFromRaw(raw);
-    this.retryAfter = status >= 400 ? rawValue(raw, RETRY_AFTER) : undefined;
+    this.retryAfter = status >= 400 ? retryAfterOf(raw) : undefined;
     return true;
   }
 

@@ -5,7 +5,7 @@
  * a provider's rate-limit headers through), read straight from undici's raw header Buffers
  * (`relayedFromRaw`); nothing allocated when the upstream sent none of them. Also the one
  * reader of any other header there (`rawFind`, with `rawValue` and `rawIncludes` on top: a
- * stream's Content-Type, an error's Retry-After), for undici's callback handlers (raw-post.ts,
+ * stream's Content-Type, an error's Retry-After: `retryAfterOf`), for undici's callback handlers (raw-post.ts,
  * raw-stream.ts): only these names are ever decoded, not the 15-20 headers a real provider
  * sends with every answer.
  */
@@ -110,6 +110,13 @@ export function rawFind(raw: readonly Buffer[], name: Buffer, from = 0): number 
 export function rawValue(raw: readonly Buffer[], name: Buffer): string | undefined {
   const i = rawFind(raw, name);
   return i < 0 ? undefined : raw[i + 1]!.toString('latin1');
+}
+
+const RETRY_AFTER = rawName('retry-after');
+
+/** An error answer's first Retry-After value, latin1-decoded; undefined when it sent none. */
+export function retryAfterOf(raw: readonly Buffer[]): string | undefined {
+  return rawValue(raw, RETRY_AFTER);
 }
 
 /**
